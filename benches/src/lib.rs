@@ -1,0 +1,2 @@
+//! Shared helpers of arenaplan's criterion benches and of the `report` binary.
+#![warn(missing_docs)]

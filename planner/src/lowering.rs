@@ -1,0 +1,118 @@
+//! Lowering: a graph and a schedule become a [`BufferProblem`] (buffers with sizes and half-open lifetimes).
+//!
+//! Lifetimes follow TFLM's allocation scopes, converted once to half-open intervals: model inputs are alive
+//! from step 0; the operator at schedule position `i` runs at step `i + 1`; a tensor is alive from its
+//! producer's step to its last consumer's step, inclusive; model outputs stay alive to the last step. Scratch
+//! buffers live exactly during their operator's step. Every size is rounded up to the request's alignment.
+//!
+//! Buffers come in TFLM's insertion order (tensors by index, then scratch buffers by schedule position), which
+//! the TFLM-exact greedy needs for its tie-break.
+
+use crate::graph::{Graph, OpId, TensorId};
+use crate::plan::KernelVariant;
+use crate::problem::{round_up, Buffer, BufferId, BufferOrigin, BufferProblem};
+use crate::request::PlanRequest;
+use crate::tflite::OpKind;
+
+/// A graph that cannot be lowered with the given schedule or request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoweringError {
+    /// The schedule does not run every operator once, after its inputs' producers.
+    #[error("the schedule is not a valid order of the graph's {ops} operators")]
+    InvalidSchedule {
+        /// Number of operators in the graph.
+        ops: usize,
+    },
+    /// The alignment is not a power of two.
+    #[error("alignment {0} is not a power of two")]
+    BadAlignment(u64),
+}
+
+/// The result of lowering: what a [`Plan`](crate::Plan) is built around.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lowering {
+    /// Operator indices in execution order.
+    pub schedule: Vec<u32>,
+    /// Kernel variant per scheduled operator.
+    pub kernels: Vec<KernelVariant>,
+    /// The buffers to place.
+    pub problem: BufferProblem,
+}
+
+/// Scratch bytes TFLM's reference kernels request in the arena for an operator (0 when none).
+///
+/// These are TFLM's needs, modelled so that the TFLM-exact baseline reproduces TFLM's arena figures:
+/// int8 MEAN requests one 32-bit accumulator per output element.
+pub fn reference_scratch_bytes(graph: &Graph<'_>, op: OpId) -> u64 {
+    let operator = graph.op(op);
+    match operator.kind {
+        OpKind::Mean(_) => operator
+            .outputs
+            .first()
+            .map(|&t| graph.tensor(TensorId(t as u32)).shape.iter().map(|&d| d as u64).product::<u64>() * 4)
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Lower `graph` with `schedule` and the reference kernels into a buffer problem.
+pub fn lower(graph: &Graph<'_>, schedule: &[OpId], request: &PlanRequest) -> Result<Lowering, LoweringError> {
+    if !graph.is_valid_schedule(schedule) {
+        return Err(LoweringError::InvalidSchedule { ops: graph.op_count() });
+    }
+    let align = request.alignment_bytes.max(1);
+    if !align.is_power_of_two() {
+        return Err(LoweringError::BadAlignment(request.alignment_bytes));
+    }
+    let n_ops = schedule.len() as u32;
+    let mut step_of_op = vec![0u32; graph.op_count()];
+    for (pos, op) in schedule.iter().enumerate() {
+        step_of_op[op.0 as usize] = pos as u32 + 1;
+    }
+    let model = graph.model();
+    let mut buffers = Vec::new();
+    for t in 0..graph.tensor_count() {
+        let id = TensorId(t as u32);
+        if !graph.is_planned(id) {
+            continue;
+        }
+        let first = match graph.producer(id) {
+            Some(op) => step_of_op[op.0 as usize],
+            None if model.inputs.contains(&t) => 0,
+            // Neither produced nor a model input: nothing ever writes it, so nothing needs it in the arena.
+            None => continue,
+        };
+        let mut last = graph.consumers(id).iter().map(|op| step_of_op[op.0 as usize]).max().unwrap_or(first).max(first);
+        if model.outputs.contains(&t) {
+            last = n_ops;
+        }
+        let tensor = graph.tensor(id);
+        buffers.push(Buffer {
+            id: BufferId(0),
+            origin: BufferOrigin::Tensor(t as u32),
+            name: tensor.name.to_owned(),
+            size_bytes: round_up(tensor.byte_size as u64, align),
+            align_bytes: align,
+            live: first..last + 1,
+        });
+    }
+    for &op in schedule {
+        let bytes = reference_scratch_bytes(graph, op);
+        if bytes > 0 {
+            let step = step_of_op[op.0 as usize];
+            buffers.push(Buffer {
+                id: BufferId(0),
+                origin: BufferOrigin::Scratch(op.0),
+                name: format!("op{}_scratch", op.0),
+                size_bytes: round_up(bytes, align),
+                align_bytes: align,
+                live: step..step + 1,
+            });
+        }
+    }
+    Ok(Lowering {
+        schedule: schedule.iter().map(|op| op.0).collect(),
+        kernels: vec![KernelVariant::Reference; schedule.len()],
+        problem: BufferProblem::new(buffers),
+    })
+}

@@ -1,0 +1,73 @@
+//! The per-model knob: what a plan should optimise, under which limits.
+//!
+//! A request travels with its model (a small JSON file beside it) and is repeated in every exported plan, so
+//! every figure can be traced back to the request that made it.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// What a strategy optimises.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Objective {
+    /// The smallest arena.
+    #[default]
+    MinRam,
+    /// The lowest estimated latency with an arena of at most `ram_budget_bytes`.
+    MinLatency {
+        /// The RAM budget in bytes.
+        ram_budget_bytes: u64,
+    },
+    /// The smallest arena whose estimated latency is at most `latency_budget_cycles`.
+    MinRamUnderLatency {
+        /// The latency budget in estimated cycles.
+        latency_budget_cycles: u64,
+    },
+    /// Minimise `ram_weight * arena_bytes + latency_weight * cycles`.
+    Weighted {
+        /// Weight of one arena byte.
+        ram_weight: f64,
+        /// Weight of one estimated cycle.
+        latency_weight: f64,
+    },
+}
+
+/// A planning request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlanRequest {
+    /// What to optimise.
+    pub objective: Objective,
+    /// Offset alignment and size granularity of every buffer, in bytes (TFLM uses 16).
+    pub alignment_bytes: u64,
+    /// Wall-clock limit for one strategy, in milliseconds.
+    pub time_limit_ms: u64,
+    /// Seed of every randomised choice.
+    pub seed: u64,
+}
+
+impl Default for PlanRequest {
+    fn default() -> Self {
+        PlanRequest { objective: Objective::MinRam, alignment_bytes: 16, time_limit_ms: 10_000, seed: 0 }
+    }
+}
+
+impl PlanRequest {
+    /// The same request with another time limit.
+    pub fn with_time_limit(mut self, limit: Duration) -> Self {
+        self.time_limit_ms = limit.as_millis().min(u64::MAX as u128) as u64;
+        self
+    }
+
+    /// The same request with another seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The time limit as a duration.
+    pub fn time_limit(&self) -> Duration {
+        Duration::from_millis(self.time_limit_ms)
+    }
+}

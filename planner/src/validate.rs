@@ -1,0 +1,157 @@
+//! The independent validator: checks a set of offsets against a problem and never trusts the strategy.
+
+use crate::plan::{arena_bytes_of, Plan};
+use crate::problem::BufferProblem;
+
+/// Why a plan is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    /// The number of offsets differs from the number of buffers.
+    #[error("plan has {found} offsets for {expected} buffers")]
+    OffsetCount {
+        /// Buffers in the problem.
+        expected: usize,
+        /// Offsets in the plan.
+        found: usize,
+    },
+    /// An offset is not a multiple of its buffer's alignment.
+    #[error("buffer {buffer} (`{name}`) at offset {offset} is not aligned to {align_bytes} bytes")]
+    Misaligned {
+        /// Buffer index.
+        buffer: usize,
+        /// Buffer name.
+        name: String,
+        /// Its offset.
+        offset: u64,
+        /// Its required alignment.
+        align_bytes: u64,
+    },
+    /// A buffer ends past the arena the plan declares.
+    #[error("buffer {buffer} (`{name}`) ends at byte {end}, past the plan's arena of {arena_bytes} bytes")]
+    OutOfArena {
+        /// Buffer index.
+        buffer: usize,
+        /// Buffer name.
+        name: String,
+        /// `offset + size`.
+        end: u64,
+        /// The plan's arena.
+        arena_bytes: u64,
+    },
+    /// Two buffers alive at a common step share memory.
+    #[error("buffers {a} (`{name_a}`) and {b} (`{name_b}`) are alive at the same time and overlap in memory")]
+    Overlap {
+        /// First buffer index.
+        a: usize,
+        /// Its name.
+        name_a: String,
+        /// Second buffer index.
+        b: usize,
+        /// Its name.
+        name_b: String,
+    },
+    /// The arena exceeds the problem's capacity.
+    #[error("arena of {arena_bytes} bytes exceeds the capacity of {capacity} bytes")]
+    OverCapacity {
+        /// The plan's arena.
+        arena_bytes: u64,
+        /// The capacity.
+        capacity: u64,
+    },
+    /// The plan's declared arena is not what its offsets need (it must be exactly `max(offset + size)`).
+    #[error("plan declares an arena of {declared} bytes but its offsets need {needed}")]
+    ArenaMismatch {
+        /// Declared.
+        declared: u64,
+        /// Computed.
+        needed: u64,
+    },
+    /// The plan's buffers differ from the problem's.
+    #[error("plan's buffers differ from the problem's at buffer {buffer}: {what}")]
+    ProblemMismatch {
+        /// First differing buffer.
+        buffer: usize,
+        /// What differs.
+        what: String,
+    },
+}
+
+/// Check that `offsets` place every buffer of `problem` aligned, inside `arena_bytes`, within the capacity,
+/// and never overlapping a buffer alive at a common step.
+pub fn validate_offsets(problem: &BufferProblem, offsets: &[u64], arena_bytes: u64) -> Result<(), ValidationError> {
+    let buffers = &problem.buffers;
+    if offsets.len() != buffers.len() {
+        return Err(ValidationError::OffsetCount { expected: buffers.len(), found: offsets.len() });
+    }
+    for (i, (b, &offset)) in buffers.iter().zip(offsets).enumerate() {
+        if offset % b.align_bytes.max(1) != 0 {
+            return Err(ValidationError::Misaligned {
+                buffer: i,
+                name: b.name.clone(),
+                offset,
+                align_bytes: b.align_bytes,
+            });
+        }
+        let end = offset.checked_add(b.size_bytes).unwrap_or(u64::MAX);
+        if end > arena_bytes {
+            return Err(ValidationError::OutOfArena { buffer: i, name: b.name.clone(), end, arena_bytes });
+        }
+    }
+    if let Some(capacity) = problem.capacity {
+        if arena_bytes > capacity {
+            return Err(ValidationError::OverCapacity { arena_bytes, capacity });
+        }
+    }
+    // Sweep over start times, comparing each buffer with the buffers still alive; independent of any strategy.
+    let mut order: Vec<usize> = (0..buffers.len()).filter(|&i| buffers[i].size_bytes > 0).collect();
+    order.sort_by_key(|&i| (buffers[i].live.start, i));
+    let mut alive: Vec<usize> = Vec::new();
+    for &i in &order {
+        let (bi, oi) = (&buffers[i], offsets[i]);
+        alive.retain(|&j| buffers[j].live.end > bi.live.start);
+        for &j in &alive {
+            let (bj, oj) = (&buffers[j], offsets[j]);
+            if oi < oj + bj.size_bytes && oj < oi + bi.size_bytes {
+                let (a, b) = (i.min(j), i.max(j));
+                return Err(ValidationError::Overlap {
+                    a,
+                    name_a: buffers[a].name.clone(),
+                    b,
+                    name_b: buffers[b].name.clone(),
+                });
+            }
+        }
+        if !bi.live.is_empty() {
+            alive.push(i);
+        }
+    }
+    Ok(())
+}
+
+/// Check a plan against the problem it claims to solve (which the caller derives independently, e.g. by
+/// lowering the model again with the plan's schedule and kernels).
+pub fn validate(problem: &BufferProblem, plan: &Plan) -> Result<(), ValidationError> {
+    if plan.problem.buffers.len() != problem.buffers.len() {
+        return Err(ValidationError::ProblemMismatch {
+            buffer: plan.problem.buffers.len().min(problem.buffers.len()),
+            what: format!("{} buffers in the plan, {} in the problem", plan.problem.buffers.len(), problem.buffers.len()),
+        });
+    }
+    for (i, (p, q)) in plan.problem.buffers.iter().zip(&problem.buffers).enumerate() {
+        if p.size_bytes != q.size_bytes || p.live != q.live || p.align_bytes != q.align_bytes || p.origin != q.origin {
+            return Err(ValidationError::ProblemMismatch {
+                buffer: i,
+                what: format!(
+                    "plan has size {} live {:?}, problem has size {} live {:?}",
+                    p.size_bytes, p.live, q.size_bytes, q.live
+                ),
+            });
+        }
+    }
+    let needed = arena_bytes_of(problem, &plan.offsets);
+    validate_offsets(problem, &plan.offsets, plan.arena_bytes)?;
+    if needed != plan.arena_bytes {
+        return Err(ValidationError::ArenaMismatch { declared: plan.arena_bytes, needed });
+    }
+    Ok(())
+}
