@@ -105,3 +105,6 @@ impl Packer for GreedyPacker {
         Ok(Packing { offsets, status: Status::Heuristic, lower_bound_bytes })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,119 @@
+//! `arenaplan plan`: run strategies on a model and compare their arenas.
+
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use arenaplan_datasets as datasets;
+use arenaplan_planner::{lower, validate, Graph, Plan, PlanRequest, Strategy};
+use arenaplan_strategies as strategies;
+use clap::Args;
+use serde_json::json;
+
+use super::ModelSource;
+
+/// Arguments of `arenaplan plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// A `.tflite` file or a zoo model name (default: the zoo's mobilenet_v2_030_80_1000).
+    model: Option<String>,
+    /// Strategy to run (repeatable); `all` runs every registered strategy (the default).
+    #[arg(long = "strategy", short = 's')]
+    strategies: Vec<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Time limit per strategy, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    time_limit_ms: u64,
+    /// Seed of randomised strategies.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// The strategies named on the command line, in registry order for `all`.
+pub fn selected_strategies(names: &[String]) -> anyhow::Result<Vec<Box<dyn Strategy>>> {
+    if names.is_empty() || names.iter().any(|n| n == "all") {
+        return Ok(strategies::registry());
+    }
+    names
+        .iter()
+        .map(|name| {
+            strategies::strategy_by_name(name).with_context(|| {
+                let known: Vec<String> = strategies::registry().iter().map(|s| s.name()).collect();
+                format!("unknown strategy `{name}` (known: {}, or `all`)", known.join(", "))
+            })
+        })
+        .collect()
+}
+
+/// Plan a graph with a strategy, then check the plan against an independent lowering.
+pub fn plan_checked(strategy: &dyn Strategy, graph: &Graph<'_>, request: &PlanRequest) -> anyhow::Result<Plan> {
+    let plan = strategy.plan(graph, request).with_context(|| format!("strategy `{}` failed", strategy.name()))?;
+    let schedule: Vec<_> = plan.schedule.iter().map(|&i| arenaplan_planner::OpId(i)).collect();
+    let problem = lower(graph, &schedule, request)?.problem;
+    validate(&problem, &plan).with_context(|| format!("strategy `{}` produced an invalid plan", strategy.name()))?;
+    Ok(plan)
+}
+
+pub fn run(args: PlanArgs) -> anyhow::Result<()> {
+    let source = ModelSource::resolve(args.model.as_deref())?;
+    let bytes = source.read()?;
+    let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
+    let request = PlanRequest { time_limit_ms: args.time_limit_ms, seed: args.seed, ..PlanRequest::default() };
+    let selected = selected_strategies(&args.strategies)?;
+    if selected.is_empty() {
+        bail!("no strategy selected");
+    }
+    let tflm = datasets::tflm_figures(&source.name);
+    let mut rows = Vec::new();
+    for strategy in &selected {
+        let started = Instant::now();
+        let plan = plan_checked(strategy.as_ref(), &graph, &request)?;
+        rows.push((plan, started.elapsed().as_secs_f64()));
+    }
+    if args.json {
+        let out = json!({
+            "model": source.name,
+            "tflm": tflm,
+            "plans": rows.iter().map(|(plan, seconds)| json!({
+                "strategy": plan.meta.strategy,
+                "arena_bytes": plan.arena_bytes,
+                "lower_bound_bytes": plan.meta.lower_bound_bytes,
+                "gap_percent": plan.gap_percent(),
+                "status": plan.meta.status,
+                "seconds": seconds,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("model {} ({} ops, {} buffers)", source.name, graph.op_count(), rows[0].0.problem.buffers.len());
+    match tflm {
+        Some(f) => println!(
+            "TFLM reference: head {} B (planned), tail {} B (persistent), total {} B",
+            f.head_bytes, f.tail_bytes, f.total_bytes
+        ),
+        None => println!("TFLM reference: not known for this model"),
+    }
+    println!(
+        "{:<22} {:>12} {:>12} {:>8} {:>12} {:>10} {:>10}",
+        "strategy", "arena B", "lower bnd B", "gap %", "vs TFLM head", "status", "time ms"
+    );
+    for (plan, seconds) in &rows {
+        let vs_tflm = match tflm {
+            Some(f) => format!("{:+.1}%", (plan.arena_bytes as f64 - f.head_bytes as f64) * 100.0 / f.head_bytes as f64),
+            None => "-".to_owned(),
+        };
+        println!(
+            "{:<22} {:>12} {:>12} {:>8.2} {:>12} {:>10} {:>10.3}",
+            plan.meta.strategy,
+            plan.arena_bytes,
+            plan.meta.lower_bound_bytes,
+            plan.gap_percent(),
+            vs_tflm,
+            format!("{:?}", plan.meta.status).to_lowercase(),
+            seconds * 1e3
+        );
+    }
+    Ok(())
+}
