@@ -2,6 +2,7 @@
 
 mod inspect;
 mod model_source;
+mod pack;
 mod plan;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,8 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Print a model's graph (ops, shapes, sizes, MACs) and its live-bytes profile.
     Inspect(inspect::InspectArgs),
+    /// Place a MiniMalloc-format allocation instance (CSV) and write the solution.
+    Pack(pack::PackArgs),
 }
 
 /// Run a parsed command line.
@@ -29,5 +32,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Plan(args) => plan::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Pack(args) => pack::run(args),
     }
 }

@@ -1,0 +1,69 @@
+//! `arenaplan pack`: place a MiniMalloc-format allocation instance and write the solution CSV.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use arenaplan_planner::minimalloc_csv::{read_csv, write_csv};
+use arenaplan_planner::{pack_checked, PackLimits};
+use arenaplan_strategies as strategies;
+use clap::Args;
+
+/// Arguments of `arenaplan pack`.
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The instance, in MiniMalloc's CSV format (`id,lower,upper,size[,alignment]`).
+    instance: PathBuf,
+    /// The packer to use.
+    #[arg(long, short = 's', default_value = "greedy-by-size")]
+    strategy: String,
+    /// Where to write the solution CSV (with an `offset` column); standard output when absent.
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+    /// Capacity the arena must fit in, in bytes.
+    #[arg(long)]
+    capacity: Option<u64>,
+    /// Time limit, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    time_limit_ms: u64,
+    /// Seed of randomised packers.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+pub fn run(args: PackArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.instance)
+        .with_context(|| format!("cannot read {}", args.instance.display()))?;
+    let mut problem = read_csv(&text).with_context(|| format!("malformed instance {}", args.instance.display()))?.problem;
+    if let Some(capacity) = args.capacity {
+        problem.capacity = Some(capacity);
+    }
+    let Some(packer) = strategies::packer_by_name(&args.strategy) else {
+        bail!("unknown packer `{}` (known: {})", args.strategy, strategies::packer_names().join(", "));
+    };
+    let limits = PackLimits { time_limit: Duration::from_millis(args.time_limit_ms), seed: args.seed };
+    let started = Instant::now();
+    let (packing, arena) = pack_checked(packer.as_ref(), &problem, &limits)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let csv = write_csv(&problem, Some(&packing.offsets));
+    match &args.output {
+        Some(path) => {
+            // Write beside the target, then rename, so a failure never leaves a half-written file.
+            let tmp = path.with_extension("csv.partial");
+            std::fs::write(&tmp, csv).with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => print!("{csv}"),
+    }
+    eprintln!(
+        "{}: {} buffers, arena {} B, lower bound {} B, gap {:.2}%, {:?}, {:.3} ms",
+        packer.name(),
+        problem.buffers.len(),
+        arena,
+        packing.lower_bound_bytes,
+        arenaplan_planner::plan::gap_percent(arena, packing.lower_bound_bytes),
+        packing.status,
+        seconds * 1e3
+    );
+    Ok(())
+}
