@@ -1,2 +1,5 @@
 //! Shared helpers of arenaplan's criterion benches and of the `report` binary.
 #![warn(missing_docs)]
+
+pub mod models;
+pub mod readme;

@@ -92,7 +92,7 @@ pub fn validate_offsets(problem: &BufferProblem, offsets: &[u64], arena_bytes: u
                 align_bytes: b.align_bytes,
             });
         }
-        let end = offset.checked_add(b.size_bytes).unwrap_or(u64::MAX);
+        let end = offset.saturating_add(b.size_bytes);
         if end > arena_bytes {
             return Err(ValidationError::OutOfArena { buffer: i, name: b.name.clone(), end, arena_bytes });
         }

@@ -1,0 +1,64 @@
+//! Bad input never panics: the CLI names the problem on stderr and exits with status 2.
+
+use std::process::Command;
+
+fn arenaplan(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_arenaplan")).args(args).output().expect("the binary runs")
+}
+
+fn assert_fails_naming(args: &[&str], needle: &str) {
+    let out = arenaplan(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "exit status for {args:?}; stderr: {stderr}");
+    assert!(stderr.contains(needle), "stderr for {args:?} should mention `{needle}`: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn missing_model_is_an_error() {
+    assert_fails_naming(&["plan", "no_such_model_anywhere"], "neither a file nor a zoo model");
+}
+
+#[test]
+fn a_file_that_is_not_tflite_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.tflite");
+    std::fs::write(&path, b"this is a text file, not a flatbuffer at all").unwrap();
+    assert_fails_naming(&["plan", path.to_str().unwrap()], "TFL3");
+}
+
+#[test]
+fn a_truncated_model_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.tflite");
+    let bytes = arenaplan_datasets::model_bytes("mobilenet_v2_035_96").expect("zoo model");
+    std::fs::write(&path, &bytes[..bytes.len() / 3]).unwrap();
+    let out = arenaplan(&["inspect", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn an_unknown_strategy_is_an_error_listing_the_known_ones() {
+    assert_fails_naming(&["plan", "--strategy", "magic"], "greedy-by-size");
+}
+
+#[test]
+fn a_malformed_csv_instance_is_an_error_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.csv");
+    std::fs::write(&path, "id,lower,upper,size\n0,0,2,64\n1,3,1,32\n").unwrap();
+    assert_fails_naming(&["pack", path.to_str().unwrap()], "line 3");
+}
+
+#[test]
+fn an_impossible_capacity_is_an_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.csv");
+    let out_path = dir.path().join("solution.csv");
+    std::fs::write(&path, "id,lower,upper,size\na,0,2,64\nb,1,3,64\n").unwrap();
+    assert_fails_naming(
+        &["pack", path.to_str().unwrap(), "--capacity", "100", "-o", out_path.to_str().unwrap()],
+        "capacity",
+    );
+    assert!(!out_path.exists(), "no solution file is written on failure");
+}
