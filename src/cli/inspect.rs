@@ -1,7 +1,7 @@
 //! `arenaplan inspect`: the graph and its live-bytes profile.
 
 use anyhow::Context;
-use arenaplan_planner::{lower, Graph, OpId, PlanRequest, TensorId};
+use arenaplan_planner::{lower, Graph, OpId, TensorId};
 use clap::Args;
 
 use super::ModelSource;
@@ -22,7 +22,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(args.model.as_deref())?;
     let bytes = source.read()?;
     let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
-    let request = PlanRequest::default();
+    let request = source.request()?;
     let lowering = lower(&graph, &graph.default_schedule(), &request)?;
     let profile = lowering.problem.live_profile();
     let peak = profile.iter().copied().max().unwrap_or(0).max(1);

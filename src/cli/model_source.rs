@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use arenaplan_datasets as datasets;
+use arenaplan_planner::PlanRequest;
 
 /// The zoo model used when none is given.
 pub const DEFAULT_MODEL: &str = "mobilenet_v2_030_80_1000";
@@ -34,6 +35,17 @@ impl ModelSource {
             "`{arg}` is neither a file nor a zoo model (zoo models: {})",
             datasets::model_names().join(", ")
         )
+    }
+
+    /// The planning request that travels with the model: `NAME.request.json` beside the `.tflite`, or the
+    /// default request when there is none.
+    pub fn request(&self) -> anyhow::Result<PlanRequest> {
+        let path = self.path.with_extension("request.json");
+        if !path.is_file() {
+            return Ok(PlanRequest::default());
+        }
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("malformed plan request {}", path.display()))
     }
 
     /// The model's bytes.

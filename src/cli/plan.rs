@@ -22,12 +22,12 @@ pub struct PlanArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Time limit per strategy, in milliseconds.
-    #[arg(long, default_value_t = 10_000)]
-    time_limit_ms: u64,
-    /// Seed of randomised strategies.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Time limit per strategy, in milliseconds (default: the model's request file, else 10 s).
+    #[arg(long)]
+    time_limit_ms: Option<u64>,
+    /// Seed of randomised strategies (default: the model's request file, else 0).
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 /// The strategies named on the command line, in registry order for `all`.
@@ -59,7 +59,13 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(args.model.as_deref())?;
     let bytes = source.read()?;
     let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
-    let request = PlanRequest { time_limit_ms: args.time_limit_ms, seed: args.seed, ..PlanRequest::default() };
+    let mut request = source.request()?;
+    if let Some(ms) = args.time_limit_ms {
+        request.time_limit_ms = ms;
+    }
+    if let Some(seed) = args.seed {
+        request.seed = seed;
+    }
     let selected = selected_strategies(&args.strategies)?;
     if selected.is_empty() {
         bail!("no strategy selected");
