@@ -4,6 +4,7 @@
 //! The data flow is one way: bytes -> [`Graph`] -> [`BufferProblem`] -> [`Plan`] -> program -> arena.
 #![warn(missing_docs)]
 
+pub mod export;
 pub mod graph;
 pub mod lowering;
 pub mod minimalloc_csv;

@@ -1,0 +1,59 @@
+//! Exports: a validated [`Plan`] leaves arenaplan for firmware, for other tools, or as a picture.
+//!
+//! | format | function | what it is |
+//! |---|---|---|
+//! | TFLM | [`tflm::to_tflm`] | a copy of the `.tflite` with an `OfflineMemoryAllocation` metadata entry |
+//! | C | [`c_header::to_c_header`] | a C99 header: arena size, offsets, lifetimes and the schedule |
+//! | JSON | [`json::to_json`] | the whole plan, versioned and self-describing; read back by [`json::from_json`] |
+//! | CSV | [`csv::to_csv`] | the MiniMalloc solution (`id,lower,upper,size,offset`) |
+//! | SVG | [`svg::layout_svg`] | a picture of the layout: steps across, addresses up |
+//!
+//! Every export that takes a graph first re-lowers the graph with the plan's schedule and request and runs the
+//! independent validator on the plan ([`checked_problem`]): a plan that overlaps, that lies about its arena or
+//! that does not match its model is refused with [`ExportError::Invalid`], and nothing is produced.
+
+pub mod c_header;
+pub mod csv;
+pub mod json;
+pub mod svg;
+pub mod tflm;
+
+use crate::graph::{Graph, OpId};
+use crate::lowering::{lower, LoweringError};
+use crate::plan::Plan;
+use crate::problem::BufferProblem;
+use crate::validate::{validate, ValidationError};
+
+/// Why a plan could not be exported.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The plan's schedule or request cannot be lowered on this graph (it belongs to another model?).
+    #[error("the plan does not fit this model: {0}")]
+    Lowering(#[from] LoweringError),
+    /// The independent validator refused the plan; nothing was exported.
+    #[error("refusing to export an invalid plan: {0}")]
+    Invalid(#[from] ValidationError),
+    /// The model file cannot carry an offline plan (see the message).
+    #[error("cannot write a TFLM offline plan into this model: {0}")]
+    Tflm(String),
+    /// The plan cannot be expressed in the requested format (see the message).
+    #[error("cannot express this plan in the {format} format: {reason}")]
+    Unsupported {
+        /// The format.
+        format: &'static str,
+        /// Why not.
+        reason: String,
+    },
+    /// A JSON plan document is malformed or inconsistent.
+    #[error("malformed plan document: {0}")]
+    Document(String),
+}
+
+/// Re-lower `graph` with the plan's own schedule and request, and validate the plan against that independent
+/// lowering. Returns the problem the plan solves. Every export that sees a graph calls this first.
+pub fn checked_problem(graph: &Graph<'_>, plan: &Plan) -> Result<BufferProblem, ExportError> {
+    let schedule: Vec<OpId> = plan.schedule.iter().map(|&op| OpId(op)).collect();
+    let problem = lower(graph, &schedule, &plan.meta.request)?.problem;
+    validate(&problem, plan)?;
+    Ok(problem)
+}
