@@ -1,9 +1,12 @@
 //! Command-line parsing and dispatch.
 
+mod compare;
+mod export;
 mod inspect;
 mod model_source;
 mod pack;
 mod plan;
+mod svg;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +28,12 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Place a MiniMalloc-format allocation instance (CSV) and write the solution.
     Pack(pack::PackArgs),
+    /// Export a validated plan: TFLM model with an offline plan, C header, JSON document or MiniMalloc CSV.
+    Export(export::ExportArgs),
+    /// Check a JSON plan (from `export --format json`) against its model with the independent validator.
+    CheckPlan(export::CheckPlanArgs),
+    /// Compare strategies on one model (table ranked by arena; `--svg` draws the layouts side by side).
+    Compare(compare::CompareArgs),
 }
 
 /// Run a parsed command line.
@@ -33,5 +42,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plan(args) => plan::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Pack(args) => pack::run(args),
+        Command::Export(args) => export::run(args),
+        Command::CheckPlan(args) => export::run_check(args),
+        Command::Compare(args) => compare::run(args),
     }
 }

@@ -1,5 +1,6 @@
 //! `arenaplan plan`: run strategies on a model and compare their arenas.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
@@ -28,6 +29,9 @@ pub struct PlanArgs {
     /// Seed of randomised strategies (default: the model's request file, else 0).
     #[arg(long)]
     seed: Option<u64>,
+    /// Draw the layout into this SVG file (several strategies: side by side, on one address scale).
+    #[arg(long)]
+    svg: Option<PathBuf>,
 }
 
 /// The strategies named on the command line, in registry order for `all`.
@@ -76,6 +80,10 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         let started = Instant::now();
         let plan = plan_checked(strategy.as_ref(), &graph, &request)?;
         rows.push((plan, started.elapsed().as_secs_f64()));
+    }
+    if let Some(path) = &args.svg {
+        let plans: Vec<&Plan> = rows.iter().map(|(plan, _)| plan).collect();
+        super::svg::write_layout(path, &format!("{}: arena layout", source.name), &plans)?;
     }
     if args.json {
         let out = json!({

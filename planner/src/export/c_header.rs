@@ -100,8 +100,10 @@ pub fn to_c_header(graph: &Graph<'_>, plan: &Plan, prefix: &str) -> Result<Strin
     .unwrap();
     writeln!(w, " *").unwrap();
     writeln!(w, " * Offsets are bytes from the start of one arena aligned to {p}_ALIGNMENT_BYTES.").unwrap();
-    writeln!(w, " * Lifetimes are half-open schedule steps [first, end): step 0 holds the model inputs, and the").unwrap();
-    writeln!(w, " * operator at schedule position i runs at step i + 1. Buffers alive at a common step never share").unwrap();
+    writeln!(w, " * Lifetimes are half-open schedule steps [first, end): step 0 holds the model inputs, and the")
+        .unwrap();
+    writeln!(w, " * operator at schedule position i runs at step i + 1. Buffers alive at a common step never share")
+        .unwrap();
     writeln!(w, " * memory. Generated file: do not edit. */").unwrap();
     writeln!(w, "#ifndef {p}_PLAN_H\n#define {p}_PLAN_H\n\n#include <stdint.h>\n").unwrap();
     writeln!(w, "#define {p}_ARENA_BYTES {arena}u").unwrap();
@@ -142,7 +144,13 @@ pub fn to_c_header(graph: &Graph<'_>, plan: &Plan, prefix: &str) -> Result<Strin
     };
     let has_buffers = !buffers.is_empty();
     if has_buffers {
-        table(w, "uint32_t", "buffer_offsets", "Offset of each buffer.", offsets.iter().map(|o| format!("{o}u")).collect());
+        table(
+            w,
+            "uint32_t",
+            "buffer_offsets",
+            "Offset of each buffer.",
+            offsets.iter().map(|o| format!("{o}u")).collect(),
+        );
         table(w, "uint32_t", "buffer_sizes", "Size of each buffer.", sizes.iter().map(|s| format!("{s}u")).collect());
         table(
             w,
@@ -163,14 +171,20 @@ pub fn to_c_header(graph: &Graph<'_>, plan: &Plan, prefix: &str) -> Result<Strin
             "int32_t",
             "buffer_tensor",
             "The model tensor each buffer holds (-1 for scratch).",
-            buffers.iter().map(|b| if let BufferOrigin::Tensor(t) = b.origin { t as i64 } else { -1 }.to_string()).collect(),
+            buffers
+                .iter()
+                .map(|b| if let BufferOrigin::Tensor(t) = b.origin { t as i64 } else { -1 }.to_string())
+                .collect(),
         );
         table(
             w,
             "int32_t",
             "buffer_scratch_op",
             "The operator each scratch buffer serves (-1 for tensors).",
-            buffers.iter().map(|b| if let BufferOrigin::Scratch(o) = b.origin { o as i64 } else { -1 }.to_string()).collect(),
+            buffers
+                .iter()
+                .map(|b| if let BufferOrigin::Scratch(o) = b.origin { o as i64 } else { -1 }.to_string())
+                .collect(),
         );
     }
     if !plan.schedule.is_empty() {
@@ -202,9 +216,7 @@ pub fn to_c_header(graph: &Graph<'_>, plan: &Plan, prefix: &str) -> Result<Strin
         check(
             w,
             &format!("fits_{}", id.to_ascii_lowercase()),
-            format!(
-                "{p}_OFFSET_{id} + {p}_SIZE_{id} <= {p}_ARENA_BYTES && {p}_OFFSET_{id} % {p}_ALIGNMENT_BYTES == 0"
-            ),
+            format!("{p}_OFFSET_{id} + {p}_SIZE_{id} <= {p}_ARENA_BYTES && {p}_OFFSET_{id} % {p}_ALIGNMENT_BYTES == 0"),
         );
     }
     writeln!(w, "\n#endif /* {p}_PLAN_H */").unwrap();

@@ -142,7 +142,8 @@ pub fn layout_svg(heading: &str, panels: &[Panel<'_>]) -> String {
         .add(text("arena", legend_x + 254.0, 18.0));
 
     for (k, panel) in panels.iter().enumerate() {
-        let g = draw_panel(panel, plot_w, scale_max).set("transform", format!("translate({},{header})", k as f64 * panel_w));
+        let g = draw_panel(panel, plot_w, scale_max)
+            .set("transform", format!("translate({},{header})", k as f64 * panel_w));
         doc = doc.add(g);
     }
     let mut out = String::new();
@@ -290,7 +291,9 @@ impl Label {
         let (cx, cy) = (x + w / 2.0, y + h / 2.0);
         let t = Text::new(self.text).set("text-anchor", "middle").set("font-size", FONT);
         if self.vertical {
-            t.set("x", 0).set("y", 0).set("transform", format!("translate({},{}) rotate(-90)", round(cx + 3.5), round(cy)))
+            t.set("x", 0)
+                .set("y", 0)
+                .set("transform", format!("translate({},{}) rotate(-90)", round(cx + 3.5), round(cy)))
         } else {
             t.set("x", round(cx)).set("y", round(cy + 3.5))
         }

@@ -328,9 +328,10 @@ impl Prefix {
                 Target::Original(pos) => base + pos,
                 Target::Object(o) => self.objects[o].expect("every reserved object was written"),
             };
-            let delta = to.checked_sub(at).filter(|&d| d > 0 && d <= u32::MAX as usize).ok_or_else(|| {
-                ExportError::Tflm(format!("internal error: uoffset at {at} cannot point to {to}"))
-            })?;
+            let delta = to
+                .checked_sub(at)
+                .filter(|&d| d > 0 && d <= u32::MAX as usize)
+                .ok_or_else(|| ExportError::Tflm(format!("internal error: uoffset at {at} cannot point to {to}")))?;
             self.bytes[at..at + 4].copy_from_slice(&(delta as u32).to_le_bytes());
         }
         self.bytes.extend_from_slice(original);
@@ -391,8 +392,8 @@ pub fn with_offline_plan(model: &[u8], words: &[i32]) -> Result<Vec<u8>, ExportE
             kept_metadata.push(pos);
         }
     }
-    let new_buffer_index = u32::try_from(old_buffers.len())
-        .map_err(|_| ExportError::Tflm("too many buffers".to_owned()))?;
+    let new_buffer_index =
+        u32::try_from(old_buffers.len()).map_err(|_| ExportError::Tflm("too many buffers".to_owned()))?;
 
     let mut p = Prefix::default();
     let (model_obj, buffers_obj, metadata_obj, entry_obj, name_obj, buffer_obj, data_obj) =

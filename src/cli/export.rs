@@ -1,0 +1,171 @@
+//! `arenaplan export` (a plan to firmware or other tools) and `arenaplan check-plan` (a JSON plan against its
+//! model). Every export is validated against a fresh lowering of the model before a byte is written, and the
+//! output appears only when complete (written beside the target, then renamed).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use arenaplan_planner::export::{c_header, csv, json, tflm};
+use arenaplan_planner::{Graph, Plan, PlanRequest};
+use clap::{Args, ValueEnum};
+
+use super::plan::{plan_checked, selected_strategies};
+use super::ModelSource;
+
+/// What `arenaplan export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A copy of the `.tflite` with the plan as TFLM's `OfflineMemoryAllocation` metadata.
+    Tflm,
+    /// A C99 header: arena size, offsets, lifetimes, schedule, compile-time checks.
+    C,
+    /// The whole plan as a versioned JSON document (`docs/plan-schema.md`).
+    Json,
+    /// The MiniMalloc solution CSV.
+    Csv,
+}
+
+/// Arguments of `arenaplan export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A `.tflite` file or a zoo model name.
+    model: String,
+    /// The strategy that makes the plan; `best` runs every registered strategy and keeps the smallest arena.
+    #[arg(long, short = 's', default_value = "greedy-by-size")]
+    strategy: String,
+    /// Export this JSON plan (from `arenaplan export --format json`) instead of planning; it is checked first.
+    #[arg(long, conflicts_with = "strategy")]
+    from_json: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum)]
+    format: Format,
+    /// Output file.
+    #[arg(long, short = 'o')]
+    output: PathBuf,
+    /// Prefix of the C identifiers (default: the model name).
+    #[arg(long)]
+    prefix: Option<String>,
+    /// Time limit per strategy, in milliseconds (default: the model's request file, else 10 s).
+    #[arg(long)]
+    time_limit_ms: Option<u64>,
+    /// Seed of randomised strategies (default: the model's request file, else 0).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+/// Arguments of `arenaplan check-plan`.
+#[derive(Debug, Args)]
+pub struct CheckPlanArgs {
+    /// A `.tflite` file or a zoo model name.
+    model: String,
+    /// A JSON plan written by `arenaplan export --format json`.
+    plan: PathBuf,
+}
+
+/// Write `bytes` to `path` beside it first, then rename, so a failure never leaves a partial file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    std::fs::write(&partial, bytes).with_context(|| format!("cannot write {}", partial.display()))?;
+    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The request of the model, with command-line overrides.
+pub fn request_with(
+    source: &ModelSource,
+    time_limit_ms: Option<u64>,
+    seed: Option<u64>,
+) -> anyhow::Result<PlanRequest> {
+    let mut request = source.request()?;
+    if let Some(ms) = time_limit_ms {
+        request.time_limit_ms = ms;
+    }
+    if let Some(seed) = seed {
+        request.seed = seed;
+    }
+    Ok(request)
+}
+
+/// Plan with one named strategy, or with every registered one keeping the smallest arena (`best`; ties go to
+/// the earlier strategy of the registry).
+fn plan_named(name: &str, graph: &Graph<'_>, request: &PlanRequest) -> anyhow::Result<Plan> {
+    let names = if name == "best" { vec!["all".to_owned()] } else { vec![name.to_owned()] };
+    let mut best: Option<Plan> = None;
+    for strategy in selected_strategies(&names)? {
+        let plan = plan_checked(strategy.as_ref(), graph, request)?;
+        if best.as_ref().is_none_or(|b| plan.arena_bytes < b.arena_bytes) {
+            best = Some(plan);
+        }
+    }
+    best.context("no strategy selected")
+}
+
+fn read_document(path: &Path) -> anyhow::Result<json::PlanDocument> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    json::from_json(&text).with_context(|| format!("cannot read the plan {}", path.display()))
+}
+
+pub fn run(args: ExportArgs) -> anyhow::Result<()> {
+    let source = ModelSource::resolve(Some(&args.model))?;
+    let bytes = source.read()?;
+    let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
+    let plan = match &args.from_json {
+        Some(path) => json::check_document(&graph, &read_document(path)?)
+            .with_context(|| format!("the plan {} does not hold for {}", path.display(), source.path.display()))?,
+        None => plan_named(&args.strategy, &graph, &request_with(&source, args.time_limit_ms, args.seed)?)?,
+    };
+    let out: Vec<u8> = match args.format {
+        Format::Tflm => tflm::to_tflm(&graph, &plan)?,
+        Format::C => c_header::to_c_header(&graph, &plan, args.prefix.as_deref().unwrap_or(&source.name))?.into_bytes(),
+        Format::Json => json::to_json(&graph, &plan, &source.name)?.into_bytes(),
+        Format::Csv => csv::to_csv(&graph, &plan)?.into_bytes(),
+    };
+    if args.format == Format::Tflm {
+        // Our own reader must accept what we wrote, and see the same tensors.
+        let reread = Graph::from_bytes(&out).context("internal error: the exported model does not read back")?;
+        if reread.tensor_count() != graph.tensor_count() || reread.op_count() != graph.op_count() {
+            bail!("internal error: the exported model reads back with other tensors or operators");
+        }
+    }
+    write_atomically(&args.output, &out)?;
+    eprintln!(
+        "{}: `{}` plan, arena {} B (lower bound {} B), written as {:?} to {}",
+        source.name,
+        plan.meta.strategy,
+        plan.arena_bytes,
+        plan.meta.lower_bound_bytes,
+        args.format,
+        args.output.display()
+    );
+    if args.format == Format::Tflm {
+        let head = tflm::predicted_tflm_head(&plan.problem, &plan.offsets);
+        if head != plan.arena_bytes {
+            eprintln!(
+                "note: TFLM places scratch buffers itself, around the offline tensors; its head will be {head} B, \
+                 not {} B",
+                plan.arena_bytes
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn run_check(args: CheckPlanArgs) -> anyhow::Result<()> {
+    let source = ModelSource::resolve(Some(&args.model))?;
+    let bytes = source.read()?;
+    let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
+    let document = read_document(&args.plan)?;
+    let plan = json::check_document(&graph, &document)
+        .with_context(|| format!("the plan {} does not hold for {}", args.plan.display(), source.path.display()))?;
+    println!(
+        "valid: `{}` plan of {} ({} buffers), arena {} B, lower bound {} B, {:?}",
+        plan.meta.strategy,
+        source.name,
+        plan.problem.buffers.len(),
+        plan.arena_bytes,
+        plan.meta.lower_bound_bytes,
+        plan.meta.status
+    );
+    Ok(())
+}
