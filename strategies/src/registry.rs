@@ -3,11 +3,28 @@
 
 use arenaplan_planner::{Packer, PackerStrategy, Strategy};
 
-use crate::greedy::GreedyPacker;
+use crate::greedy::{GreedyPacker, Order, Placement};
+use crate::{BestOf, ExactPacker, HillClimb};
 
-/// Every packer, with default settings, in a stable order (the TFLM baseline first).
+/// Every packer, with default settings, in a stable order (the TFLM baseline first): `greedy-by-size`,
+/// `greedy-by-size-best-fit`, `greedy-by-breadth`, `greedy-by-start`, `greedy-by-conflicts`, `best-of`,
+/// `hill-climb`, then the ILPs compiled in (`ilp`, `ilp-highs`, `ilp-cbc`) and `exact`.
 pub fn packers() -> Vec<Box<dyn Packer>> {
-    vec![Box::new(GreedyPacker::tflm())]
+    let mut list: Vec<Box<dyn Packer>> = vec![
+        Box::new(GreedyPacker::tflm()),
+        Box::new(GreedyPacker::new(Order::SizeDesc, Placement::BestFit)),
+        Box::new(GreedyPacker::new(Order::Breadth, Placement::FirstFit)),
+        Box::new(GreedyPacker::new(Order::StartTime, Placement::FirstFit)),
+        Box::new(GreedyPacker::new(Order::Conflicts, Placement::FirstFit)),
+        Box::new(BestOf::default()),
+        Box::new(HillClimb::default()),
+    ];
+    #[cfg(any(feature = "microlp", feature = "highs", feature = "coin_cbc"))]
+    for solver in crate::IlpSolver::available() {
+        list.push(Box::new(crate::IlpPacker::new(solver)));
+    }
+    list.push(Box::new(ExactPacker::default()));
+    list
 }
 
 /// Names of every packer in [`packers()`] order.

@@ -2,7 +2,7 @@
 //! TFLM itself reported (read from `datasets/reference/tflm.json`, produced by TFLM's Python interpreter).
 
 use arenaplan_datasets as datasets;
-use arenaplan_planner::{lower, validate, Graph, PlanRequest, Strategy};
+use arenaplan_planner::{lower, validate, Graph, PlanRequest};
 use arenaplan_strategies::strategy_by_name;
 
 #[test]

@@ -3,24 +3,68 @@
 //! `greedy-by-size` with [`Order::SizeDesc`] and [`Placement::FirstFit`] is an exact reproduction of TFLM's
 //! `GreedyMemoryPlanner`: buffers sorted by size, largest first, ties broken by putting the buffer added later
 //! first; each placed at the lowest offset where it overlaps no already placed buffer alive at a common step.
+//!
+//! | order \ placement | [`FirstFit`](Placement::FirstFit) | [`BestFit`](Placement::BestFit) |
+//! |---|---|---|
+//! | [`SizeDesc`](Order::SizeDesc) | `greedy-by-size` (TFLM) | `greedy-by-size-best-fit` (TFLite GPU) |
+//! | [`Breadth`](Order::Breadth) | `greedy-by-breadth` | `greedy-by-breadth-best-fit` |
+//! | [`StartTime`](Order::StartTime) | `greedy-by-start` | `greedy-by-start-best-fit` |
+//! | [`Conflicts`](Order::Conflicts) | `greedy-by-conflicts` | `greedy-by-conflicts-best-fit` |
 
 use std::collections::BTreeMap;
 
-use arenaplan_planner::problem::round_up;
 use arenaplan_planner::{BufferProblem, PackError, PackLimits, Packer, Packing, Status};
 
+mod best_fit;
+mod first_fit;
+mod order;
+
+pub use best_fit::best_fit_in_order;
+pub use first_fit::{first_fit_bounded, first_fit_in_order};
+pub use order::{breadth_order, conflict_counts, conflicts_order, size_desc_order, start_time_order};
+
 /// The order in which buffers are placed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Order {
     /// Largest first; among equal sizes, the buffer later in the problem first (TFLM's tie-break).
     SizeDesc,
+    /// Steps in decreasing order of their live bytes (ties: earlier step first); at each step, the buffers
+    /// live there that are not placed yet, largest first (ties: lower index first).
+    Breadth,
+    /// Earliest start first; ties: largest first, then lower index.
+    StartTime,
+    /// Most time-overlaps with other buffers first; ties: largest first, then lower index.
+    Conflicts,
+}
+
+impl Order {
+    /// Every order, in a fixed sequence.
+    pub const ALL: [Order; 4] = [Order::SizeDesc, Order::Breadth, Order::StartTime, Order::Conflicts];
+
+    /// The order's part of a packer name.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Order::SizeDesc => "size",
+            Order::Breadth => "breadth",
+            Order::StartTime => "start",
+            Order::Conflicts => "conflicts",
+        }
+    }
 }
 
 /// Where a buffer goes, given the buffers already placed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Placement {
-    /// The lowest offset where it fits (TFLM).
+    /// The lowest aligned offset where it fits (TFLM).
     FirstFit,
+    /// The smallest gap between placed buffers alive with it that fits (lowest such gap on ties); above all of
+    /// them when no gap fits (the TFLite GPU delegate's rule).
+    BestFit,
+}
+
+impl Placement {
+    /// Every placement rule.
+    pub const ALL: [Placement; 2] = [Placement::FirstFit, Placement::BestFit];
 }
 
 /// A greedy packer: an order and a placement rule.
@@ -38,50 +82,47 @@ impl GreedyPacker {
         GreedyPacker { order: Order::SizeDesc, placement: Placement::FirstFit }
     }
 
+    /// A packer with this order and placement.
+    pub fn new(order: Order, placement: Placement) -> Self {
+        GreedyPacker { order, placement }
+    }
+
+    /// Every combination of order and placement (8 packers), the TFLM baseline first.
+    pub fn all() -> Vec<GreedyPacker> {
+        Order::ALL.iter().flat_map(|&o| Placement::ALL.iter().map(move |&p| GreedyPacker::new(o, p))).collect()
+    }
+
     /// The placement order of the buffers of `problem`.
     pub fn buffer_order(&self, problem: &BufferProblem) -> Vec<usize> {
-        let b = &problem.buffers;
-        let mut order: Vec<usize> = (0..b.len()).collect();
         match self.order {
-            Order::SizeDesc => order.sort_by(|&x, &y| b[y].size_bytes.cmp(&b[x].size_bytes).then(y.cmp(&x))),
+            Order::SizeDesc => size_desc_order(problem),
+            Order::Breadth => breadth_order(problem),
+            Order::StartTime => start_time_order(problem),
+            Order::Conflicts => conflicts_order(problem),
         }
-        order
+    }
+
+    /// Offsets for every buffer, ignoring any capacity.
+    pub fn offsets(&self, problem: &BufferProblem) -> Vec<u64> {
+        place_in_order(problem, &self.buffer_order(problem), self.placement)
     }
 }
 
-/// Place buffers in `order`, each at the lowest aligned offset where it overlaps no placed buffer alive at a
-/// common step. Returns one offset per buffer.
-pub fn first_fit_in_order(problem: &BufferProblem, order: &[usize]) -> Vec<u64> {
-    let buffers = &problem.buffers;
-    let mut offsets = vec![0u64; buffers.len()];
-    // Placed buffers, kept sorted by offset.
-    let mut placed: Vec<(u64, usize)> = Vec::with_capacity(buffers.len());
-    for &i in order {
-        let b = &buffers[i];
-        let align = b.align_bytes.max(1);
-        let mut candidate = 0u64;
-        for &(offset, j) in &placed {
-            let other = &buffers[j];
-            if !b.overlaps_in_time(other) || other.size_bytes == 0 {
-                continue;
-            }
-            if offset >= candidate + b.size_bytes {
-                break;
-            }
-            candidate = candidate.max(round_up(offset + other.size_bytes, align));
-        }
-        offsets[i] = candidate;
-        let at = placed.partition_point(|&(o, _)| o <= candidate);
-        placed.insert(at, (candidate, i));
+/// Place buffers in `order` with a placement rule.
+pub fn place_in_order(problem: &BufferProblem, order: &[usize], placement: Placement) -> Vec<u64> {
+    match placement {
+        Placement::FirstFit => first_fit_in_order(problem, order),
+        Placement::BestFit => best_fit_in_order(problem, order),
     }
-    offsets
 }
 
 impl Packer for GreedyPacker {
     fn name(&self) -> String {
-        match (self.order, self.placement) {
-            (Order::SizeDesc, Placement::FirstFit) => "greedy-by-size".to_owned(),
-        }
+        let suffix = match self.placement {
+            Placement::FirstFit => "",
+            Placement::BestFit => "-best-fit",
+        };
+        format!("greedy-by-{}{suffix}", self.order.slug())
     }
 
     fn params(&self) -> BTreeMap<String, String> {
@@ -92,17 +133,8 @@ impl Packer for GreedyPacker {
     }
 
     fn pack(&self, problem: &BufferProblem, _limits: &PackLimits) -> Result<Packing, PackError> {
-        let offsets = match self.placement {
-            Placement::FirstFit => first_fit_in_order(problem, &self.buffer_order(problem)),
-        };
-        let lower_bound_bytes = problem.lower_bound();
-        if let Some(capacity) = problem.capacity {
-            let arena = arenaplan_planner::plan::arena_bytes_of(problem, &offsets);
-            if arena > capacity {
-                return Err(PackError::NoFit { packer: self.name(), arena_bytes: arena, capacity });
-            }
-        }
-        Ok(Packing { offsets, status: Status::Heuristic, lower_bound_bytes })
+        let offsets = self.offsets(problem);
+        crate::common::finish(&self.name(), problem, offsets, Status::Heuristic, problem.lower_bound())
     }
 }
 

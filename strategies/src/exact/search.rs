@@ -1,0 +1,412 @@
+//! The decision search of `exact`: "do these buffers fit in capacity C?", by depth-first search over canonical
+//! packings only, in the spirit of MiniMalloc (Moffitt, ASPLOS 2023).
+//!
+//! - Canonical placements: every buffer goes at its lowest free offset (the top of the placed buffers alive with
+//!   it, aligned), and buffers are placed in non-decreasing (offset, static rank) order, so each left-justified
+//!   packing is visited once.
+//! - Dominance: a buffer whose lowest offset is at or above the lowest top any unplaced buffer could reach is
+//!   not tried (the other buffer would fit under it and the packing is reached by another branch).
+//! - Section bounds: time is cut into sections where the live set is constant; in each, the floor (the top of
+//!   its placed buffers, at least the lowest offset any of its unplaced buffers can take, at least the current
+//!   offset) plus its unplaced bytes must stay within C.
+//! - Children are tried in order of lowest offset, then static rank (the static order is a parameter, and
+//!   [`super::ExactPacker`] runs several in turn with growing node limits).
+
+use std::time::Instant;
+
+use arenaplan_planner::problem::round_up;
+use arenaplan_planner::BufferProblem;
+
+/// How a search ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A packing within the capacity (offsets of every buffer).
+    Found(Vec<u64>),
+    /// No packing fits (proven by exhausting the canonical packings).
+    Infeasible,
+    /// The node limit passed.
+    NodeLimit,
+    /// The deadline passed.
+    Deadline,
+}
+
+/// The static data of a search: sizes, alignments, sections and overlaps of a problem whose buffers all have a
+/// non-zero size and a non-empty lifetime.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    size: Vec<u64>,
+    align: Vec<u64>,
+    /// Section range `[lo, hi)` of each buffer.
+    sections_of: Vec<(usize, usize)>,
+    /// Buffers alive in each section.
+    section_buffers: Vec<Vec<usize>>,
+    /// Buffers alive at a common step with each buffer.
+    overlaps: Vec<Vec<usize>>,
+}
+
+impl Instance {
+    /// The search data of `problem` (every buffer must have a non-zero size and a non-empty lifetime).
+    pub fn new(problem: &BufferProblem) -> Self {
+        let b = &problem.buffers;
+        assert!(b.iter().all(|x| x.size_bytes > 0 && !x.live.is_empty()), "exact search needs real buffers");
+        let mut points: Vec<u32> = b.iter().flat_map(|x| [x.live.start, x.live.end]).collect();
+        points.sort_unstable();
+        points.dedup();
+        let index = |t: u32| points.binary_search(&t).expect("a boundary");
+        let sections_of: Vec<(usize, usize)> = b.iter().map(|x| (index(x.live.start), index(x.live.end))).collect();
+        let mut section_buffers = vec![Vec::new(); points.len().saturating_sub(1)];
+        for (i, &(lo, hi)) in sections_of.iter().enumerate() {
+            for s in &mut section_buffers[lo..hi] {
+                s.push(i);
+            }
+        }
+        let mut overlaps = vec![Vec::new(); b.len()];
+        for (i, j) in problem.time_conflicts() {
+            overlaps[i].push(j);
+            overlaps[j].push(i);
+        }
+        Instance {
+            size: b.iter().map(|x| x.size_bytes).collect(),
+            align: b.iter().map(|x| x.align_bytes.max(1)).collect(),
+            sections_of,
+            section_buffers,
+            overlaps,
+        }
+    }
+
+    /// Number of buffers.
+    pub fn len(&self) -> usize {
+        self.size.len()
+    }
+
+    /// Whether there is no buffer.
+    pub fn is_empty(&self) -> bool {
+        self.size.is_empty()
+    }
+
+    /// Number of sections.
+    pub fn section_count(&self) -> usize {
+        self.section_buffers.len()
+    }
+
+    /// Sections each buffer spans.
+    pub fn width(&self, i: usize) -> usize {
+        self.sections_of[i].1 - self.sections_of[i].0
+    }
+
+    /// The largest total of bytes over the sections a buffer spans.
+    pub fn max_section_total(&self, i: usize) -> u64 {
+        let (lo, hi) = self.sections_of[i];
+        (lo..hi).map(|s| self.section_buffers[s].iter().map(|&j| self.size[j]).sum::<u64>()).max().unwrap_or(0)
+    }
+
+    /// Bytes of a buffer.
+    pub fn size(&self, i: usize) -> u64 {
+        self.size[i]
+    }
+}
+
+const UNPLACED: u64 = u64::MAX;
+
+/// Previous values of entries (buffer or section index, value), to undo a placement.
+type UndoLog = Vec<(usize, u64)>;
+
+/// The result of one subtree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Found,
+    NotFound,
+    Stop,
+}
+
+/// One run of the decision search.
+pub struct Search<'a> {
+    inst: &'a Instance,
+    capacity: u64,
+    /// Static rank of each buffer (lower = tried first on equal offsets).
+    rank: Vec<usize>,
+    /// Buffer of each rank.
+    by_rank: Vec<usize>,
+    offset: Vec<u64>,
+    /// Offsets along the latest successful path (every placement writes here; the final path overwrites all).
+    solution: Vec<u64>,
+    min_offset: Vec<u64>,
+    floor: Vec<u64>,
+    total: Vec<u64>,
+    /// Unplaced buffers alive on both sides of the boundary between sections `s` and `s + 1`.
+    cuts: Vec<u32>,
+    stamp: Vec<u32>,
+    generation: u32,
+    nodes: u64,
+    node_limit: u64,
+    deadline: Instant,
+    /// Split the search whenever no unplaced buffer crosses a section boundary any more.
+    dynamic_decomposition: bool,
+    /// Ranks put start sections first, and a tight section's lowest free point decides the children.
+    tight_points: bool,
+    stopped: Option<Outcome>,
+}
+
+impl<'a> Search<'a> {
+    /// A search of `inst` within `capacity`, children tried in `order` on equal offsets.
+    pub fn new(inst: &'a Instance, capacity: u64, order: &[usize], node_limit: u64, deadline: Instant) -> Self {
+        let n = inst.len();
+        let mut rank = vec![0; n];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i] = r;
+        }
+        let total = inst.section_buffers.iter().map(|s| s.iter().map(|&j| inst.size[j]).sum()).collect();
+        let mut cuts = vec![0u32; inst.section_count().saturating_sub(1)];
+        for &(lo, hi) in &inst.sections_of {
+            for c in &mut cuts[lo..hi - 1] {
+                *c += 1;
+            }
+        }
+        Search {
+            inst,
+            capacity,
+            rank,
+            by_rank: order.to_vec(),
+            offset: vec![UNPLACED; n],
+            solution: vec![0; n],
+            min_offset: vec![0; n],
+            floor: vec![0; inst.section_count()],
+            total,
+            cuts,
+            stamp: vec![0; inst.section_count()],
+            generation: 0,
+            nodes: 0,
+            node_limit,
+            deadline,
+            dynamic_decomposition: true,
+            tight_points: false,
+            stopped: None,
+        }
+    }
+
+    /// The same search with the tight-point rule on or off (off by default).
+    ///
+    /// With it, buffers are ranked by start section first (then by the given order). At a node whose lowest
+    /// possible offset is `x`, take the earliest section `s` that still has unplaced buffers and whose floor is
+    /// at most `x`. If `s` is tight (its floor plus its unplaced bytes equal the capacity), the point `(s, x)`
+    /// must be covered, by a buffer that starts in `s` (any earlier section has a floor above `x`), and that
+    /// buffer is the next one in canonical order: only buffers starting in `s` with lowest offset `x` are
+    /// children. On zero-slack instances this turns the search into a bottom-left tiling.
+    pub fn with_tight_points(mut self, on: bool) -> Self {
+        if on && !self.tight_points {
+            let sections_of = &self.inst.sections_of;
+            let mut order = self.by_rank.clone();
+            order.sort_by_key(|&i| sections_of[i].0); // stable: the given order breaks ties
+            for (r, &i) in order.iter().enumerate() {
+                self.rank[i] = r;
+            }
+            self.by_rank = order;
+        }
+        self.tight_points = on;
+        self
+    }
+
+    /// The same search with dynamic decomposition on or off (on by default).
+    pub fn with_dynamic_decomposition(mut self, on: bool) -> Self {
+        self.dynamic_decomposition = on;
+        self
+    }
+
+    /// Run the search; returns the outcome and the nodes visited.
+    pub fn run(mut self) -> (Outcome, u64) {
+        let all = (0, self.inst.section_count());
+        let outcome = if !self.check(all, 0) {
+            Outcome::Infeasible
+        } else {
+            let ranks: Vec<usize> = (0..self.inst.len()).collect();
+            match self.dfs(&ranks, all, 0, 0) {
+                Step::Found => Outcome::Found(self.solution.clone()),
+                Step::NotFound => Outcome::Infeasible,
+                Step::Stop => self.stopped.take().unwrap_or(Outcome::Deadline),
+            }
+        };
+        (outcome, self.nodes)
+    }
+
+    /// Every section of `range` within the capacity, given that nothing goes below `offset` any more.
+    fn check(&self, range: (usize, usize), offset: u64) -> bool {
+        let (lo, hi) = range;
+        self.floor[lo..hi].iter().zip(&self.total[lo..hi]).all(|(&f, &t)| f.max(offset) + t <= self.capacity)
+    }
+
+    /// Place the unplaced buffers among `ranks` (all within the sections `range`), at or above (`min_offset`,
+    /// `min_rank`). The state is always restored on return; a found packing is in `self.solution`.
+    fn dfs(&mut self, ranks: &[usize], range: (usize, usize), min_offset: u64, min_rank: usize) -> Step {
+        self.nodes += 1;
+        if self.nodes > self.node_limit {
+            self.stopped = Some(Outcome::NodeLimit);
+            return Step::Stop;
+        }
+        if self.nodes % 64 == 0 && Instant::now() >= self.deadline {
+            self.stopped = Some(Outcome::Deadline);
+            return Step::Stop;
+        }
+        let mut children: Vec<(u64, usize)> = ranks
+            .iter()
+            .map(|&r| self.by_rank[r])
+            .filter(|&i| self.offset[i] == UNPLACED)
+            .map(|i| (self.min_offset[i], self.rank[i]))
+            .collect();
+        if children.is_empty() {
+            return Step::Found;
+        }
+        children.sort_unstable();
+        let remaining: Vec<usize> = children.iter().map(|&(_, r)| r).collect();
+        let min_height = children.iter().map(|&(o, r)| o + self.inst.size[self.by_rank[r]]).min().expect("non-empty");
+        if self.tight_points {
+            let x = children[0].0;
+            let point = (range.0..range.1).find(|&s| self.total[s] > 0 && self.floor[s] <= x);
+            if let Some(s) = point {
+                if x.max(self.floor[s]) + self.total[s] == self.capacity {
+                    let sections_of = &self.inst.sections_of;
+                    let by_rank = &self.by_rank;
+                    children.retain(|&(o, r)| o == x && sections_of[by_rank[r]].0 == s);
+                }
+            }
+        }
+        for &(offset, r) in &children {
+            if (offset, r) < (min_offset, min_rank) {
+                continue;
+            }
+            if offset >= min_height {
+                // Dominated: the buffer of least height fits entirely below this one. Children are sorted by
+                // offset, so every later child is dominated too.
+                break;
+            }
+            let i = self.by_rank[r];
+            let (offset_log, floor_log, feasible) = self.place(i, offset);
+            self.solution[i] = offset;
+            let mut step = Step::NotFound;
+            if feasible && self.check(range, offset) {
+                step = if self.dynamic_decomposition {
+                    self.decompose(i, &remaining, range, offset, r)
+                } else {
+                    self.dfs(&remaining, range, offset, r)
+                };
+            }
+            self.unplace(i, offset_log, floor_log);
+            if step != Step::NotFound {
+                return step;
+            }
+        }
+        Step::NotFound
+    }
+
+    /// After placing `i`: when no unplaced buffer crosses some boundaries of `range` any more, solve the pieces
+    /// between them independently (each from offset 0); otherwise go on with the same search.
+    fn decompose(&mut self, i: usize, ranks: &[usize], range: (usize, usize), offset: u64, rank: usize) -> Step {
+        let (lo, hi) = self.inst.sections_of[i];
+        let mut cutpoints = vec![range.0];
+        for s in lo..hi - 1 {
+            self.cuts[s] -= 1;
+            if self.cuts[s] == 0 && range.0 <= s && s + 1 < range.1 {
+                cutpoints.push(s + 1);
+            }
+        }
+        let step = if cutpoints.len() == 1 {
+            self.dfs(ranks, range, offset, rank)
+        } else {
+            cutpoints.push(range.1);
+            let mut step = Step::Found;
+            for w in cutpoints.windows(2) {
+                let piece = (w[0], w[1]);
+                let inside: Vec<usize> = ranks
+                    .iter()
+                    .copied()
+                    .filter(|&r| {
+                        let j = self.by_rank[r];
+                        let (a, b) = self.inst.sections_of[j];
+                        self.offset[j] == UNPLACED && a < piece.1 && piece.0 < b
+                    })
+                    .collect();
+                if inside.is_empty() {
+                    continue;
+                }
+                step = self.dfs(&inside, piece, 0, 0);
+                if step != Step::Found {
+                    break;
+                }
+            }
+            step
+        };
+        for s in lo..hi - 1 {
+            self.cuts[s] += 1;
+        }
+        step
+    }
+
+    /// Put buffer `i` at `offset`; returns the undo logs and whether every buffer alive with it can still end
+    /// within the capacity.
+    fn place(&mut self, i: usize, offset: u64) -> (UndoLog, UndoLog, bool) {
+        let inst = self.inst;
+        self.offset[i] = offset;
+        let height = offset + inst.size[i];
+        let mut feasible = height <= self.capacity;
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.generation = 1;
+        }
+        let mut offset_log = Vec::new();
+        let mut affected = Vec::new();
+        for &j in &inst.overlaps[i] {
+            if self.offset[j] != UNPLACED || self.min_offset[j] >= height {
+                continue;
+            }
+            offset_log.push((j, self.min_offset[j]));
+            self.min_offset[j] = round_up(height, inst.align[j]);
+            if self.min_offset[j] + inst.size[j] > self.capacity {
+                feasible = false;
+            }
+            let (lo, hi) = inst.sections_of[j];
+            for s in lo..hi {
+                if self.stamp[s] != self.generation {
+                    self.stamp[s] = self.generation;
+                    affected.push(s);
+                }
+            }
+        }
+        let mut floor_log = Vec::new();
+        let (lo, hi) = inst.sections_of[i];
+        for s in lo..hi {
+            floor_log.push((s, self.floor[s]));
+            self.floor[s] = height;
+            self.total[s] -= inst.size[i];
+        }
+        // A section's floor is at least the lowest offset any of its unplaced buffers can take.
+        for s in affected {
+            let lowest = inst.section_buffers[s]
+                .iter()
+                .filter(|&&j| self.offset[j] == UNPLACED)
+                .map(|&j| self.min_offset[j])
+                .min();
+            if let Some(lowest) = lowest {
+                if self.floor[s] < lowest {
+                    floor_log.push((s, self.floor[s]));
+                    self.floor[s] = lowest;
+                }
+            }
+        }
+        (offset_log, floor_log, feasible)
+    }
+
+    fn unplace(&mut self, i: usize, offset_log: UndoLog, floor_log: UndoLog) {
+        let inst = self.inst;
+        for &(s, f) in floor_log.iter().rev() {
+            self.floor[s] = f;
+        }
+        let (lo, hi) = inst.sections_of[i];
+        for s in lo..hi {
+            self.total[s] += inst.size[i];
+        }
+        for &(j, o) in offset_log.iter().rev() {
+            self.min_offset[j] = o;
+        }
+        self.offset[i] = UNPLACED;
+    }
+}
