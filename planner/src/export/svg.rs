@@ -275,8 +275,8 @@ fn draw_panel(panel: &Panel<'_>, plot_w: f64, scale_max: f64) -> Group {
     g = g
         .add(line(x0, y_lb, x0 + plot_w, y_lb, "#c0392b", true))
         .add(line(x0, y_arena, x0 + plot_w, y_arena, "black", false))
-        .add(text(format!("arena {}", thousands(plan.arena_bytes)), x0 + plot_w + 6.0, ya))
-        .add(text(format!("bound {}", thousands(lb)), x0 + plot_w + 6.0, yl).set("fill", "#c0392b"));
+        .add(text(format!("arena {} B", thousands(plan.arena_bytes)), x0 + plot_w + 6.0, ya))
+        .add(text(format!("bound {} B", thousands(lb)), x0 + plot_w + 6.0, yl).set("fill", "#c0392b"));
     g
 }
 
