@@ -69,7 +69,13 @@ fn u32_of(value: u64, what: &str) -> Result<u32, ExportError> {
 /// Export `plan` as a C99 header. `prefix` starts every identifier (made a valid upper-case C identifier;
 /// e.g. the model name). The plan is validated against a fresh lowering of `graph` first.
 pub fn to_c_header(graph: &Graph<'_>, plan: &Plan, prefix: &str) -> Result<String, ExportError> {
-    let problem = checked_problem(graph, plan)?;
+    checked_problem(graph, plan)?;
+    render(plan, prefix)
+}
+
+/// The header text of a plan that has been validated.
+fn render(plan: &Plan, prefix: &str) -> Result<String, ExportError> {
+    let problem = &plan.problem;
     let mut p = c_identifier(prefix);
     if p.is_empty() || p.starts_with(|c: char| c.is_ascii_digit()) {
         p = format!("ARENAPLAN_{p}").trim_end_matches('_').to_owned();
@@ -125,7 +131,7 @@ pub fn to_c_header(graph: &Graph<'_>, plan: &Plan, prefix: &str) -> Result<Strin
         };
         writeln!(w, "    {p}_BUF_{id} = {i}, /* {what}: {} */", comment_text(&b.name)).unwrap();
     }
-    writeln!(w, "    {p}_BUF_END = {}\n}};\n", buffers.len()).unwrap();
+    writeln!(w, "    {p}_BUFFERS_END = {}\n}};\n", buffers.len()).unwrap();
 
     writeln!(w, "/* Offset and size of every buffer, in bytes. */").unwrap();
     for ((id, &offset), &size) in ids.iter().zip(&offsets).zip(&sizes) {
@@ -201,7 +207,7 @@ pub fn to_c_header(graph: &Graph<'_>, plan: &Plan, prefix: &str) -> Result<Strin
         writeln!(w, "typedef char {lower}_check_{name}[({condition}) ? 1 : -1];").unwrap();
     };
     check(w, "buffer_counts", format!("{p}_TENSOR_BUFFER_COUNT + {p}_SCRATCH_BUFFER_COUNT == {p}_BUFFER_COUNT"));
-    check(w, "buffer_enum", format!("(unsigned){p}_BUF_END == {p}_BUFFER_COUNT"));
+    check(w, "buffer_enum", format!("(unsigned){p}_BUFFERS_END == {p}_BUFFER_COUNT"));
     if has_buffers {
         for name in ["offsets", "sizes", "first_step", "end_step", "tensor", "scratch_op"] {
             let t = format!("{lower}_buffer_{name}");
