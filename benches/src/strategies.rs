@@ -1,0 +1,363 @@
+//! Strategy figures: every registered packer on every zoo network and on generated instances (perfect packings
+//! of known optimum, DNN-like chains), with arena, bounds, status and solve time, plus the project's targets
+//! checked against those figures. The `report` binary writes them to `results/strategies.json` and the README.
+
+use std::time::{Duration, Instant};
+
+use arenaplan_datasets as datasets;
+use arenaplan_planner::{lower, pack_checked, BufferProblem, Graph, PackLimits, Packer, PlanRequest, Status};
+use arenaplan_strategies::instances::{dnn_like, perfect_packing};
+use arenaplan_strategies::packers;
+use serde::{Deserialize, Serialize};
+
+/// Where an instance comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceKind {
+    /// A zoo network's problem (default schedule, TFLM's scratch).
+    Zoo,
+    /// A generated perfect packing: optimum = LOAD, known.
+    Perfect,
+    /// A generated DNN-like chain.
+    DnnLike,
+}
+
+/// One allocation problem of the report.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// Name: the zoo model, or `perfect_<n>_s<seed>` / `dnn_<ops>_s<seed>`.
+    pub name: String,
+    /// Origin.
+    pub kind: InstanceKind,
+    /// The problem.
+    pub problem: BufferProblem,
+    /// The optimum when known by construction.
+    pub known_optimum_bytes: Option<u64>,
+}
+
+/// The generated instances: perfect packings of 50, 150, 450 (two seeds) and 500 buffers (the greedy timing
+/// target), and two DNN-like chains.
+pub fn generated_instances() -> Vec<Instance> {
+    let mut out = Vec::new();
+    for (n, seed) in [(50, 1), (150, 1), (150, 2), (450, 1), (450, 2), (500, 3)] {
+        let pp = perfect_packing(n, seed);
+        out.push(Instance {
+            name: format!("perfect_{n}_s{seed}"),
+            kind: InstanceKind::Perfect,
+            problem: pp.problem,
+            known_optimum_bytes: Some(pp.optimum_bytes),
+        });
+    }
+    for (ops, seed) in [(100, 1), (400, 2)] {
+        out.push(Instance {
+            name: format!("dnn_{ops}_s{seed}"),
+            kind: InstanceKind::DnnLike,
+            problem: dnn_like(ops, seed),
+            known_optimum_bytes: None,
+        });
+    }
+    out
+}
+
+/// Every zoo network's problem, then [`generated_instances`].
+pub fn instances() -> anyhow::Result<Vec<Instance>> {
+    let mut out = Vec::new();
+    for name in datasets::network_names() {
+        let bytes = datasets::model_bytes(&name)?;
+        let graph = Graph::from_bytes(&bytes)?;
+        let problem = lower(&graph, &graph.default_schedule(), &PlanRequest::default())?.problem;
+        out.push(Instance { name, kind: InstanceKind::Zoo, problem, known_optimum_bytes: None });
+    }
+    out.extend(generated_instances());
+    Ok(out)
+}
+
+/// One strategy on one instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StrategyRow {
+    /// Instance name.
+    pub instance: String,
+    /// Instance origin.
+    pub kind: InstanceKind,
+    /// Buffers in the problem.
+    pub buffers: usize,
+    /// Packer name.
+    pub strategy: String,
+    /// Arena found (`None` when the packer failed).
+    pub arena_bytes: Option<u64>,
+    /// LOAD, the lower bound of the problem.
+    pub lower_bound_bytes: u64,
+    /// The best bound the packer proved (at least LOAD).
+    pub proven_bound_bytes: Option<u64>,
+    /// The optimum when known by construction.
+    pub known_optimum_bytes: Option<u64>,
+    /// `(arena - LOAD) / LOAD`, in percent.
+    pub gap_percent: Option<f64>,
+    /// `optimal`, `feasible`, `heuristic` or `error`.
+    pub status: String,
+    /// Median wall-clock seconds of the runs (one run when a run takes more than 10 ms).
+    pub solve_seconds: f64,
+    /// The packer's error, if any.
+    pub error: Option<String>,
+}
+
+/// Run `packer` on `problem`; fast packers run repeatedly (up to 50 ms in all) and report the median time.
+fn measure(packer: &dyn Packer, problem: &BufferProblem, limits: &PackLimits) -> (StrategyResult, f64) {
+    let start = Instant::now();
+    let first = pack_checked(packer, problem, limits);
+    let mut times = vec![start.elapsed()];
+    if times[0] < Duration::from_millis(10) {
+        let budget = Instant::now() + Duration::from_millis(50);
+        while Instant::now() < budget && times.len() < 200 {
+            let t = Instant::now();
+            let _ = pack_checked(packer, problem, limits);
+            times.push(t.elapsed());
+        }
+    }
+    times.sort_unstable();
+    (
+        first.map(|(packing, arena)| (packing.status, packing.lower_bound_bytes, arena)),
+        times[times.len() / 2].as_secs_f64(),
+    )
+}
+
+type StrategyResult = Result<(Status, u64, u64), arenaplan_planner::PackError>;
+
+/// Every registered packer on every instance of [`instances`], within `limits` each.
+pub fn run_strategy_report(limits: &PackLimits) -> anyhow::Result<Vec<StrategyRow>> {
+    Ok(run_on(&instances()?, limits))
+}
+
+/// Every registered packer on the given instances.
+pub fn run_on(instances: &[Instance], limits: &PackLimits) -> Vec<StrategyRow> {
+    let mut rows = Vec::new();
+    for inst in instances {
+        let load = inst.problem.lower_bound();
+        for packer in packers() {
+            let (result, seconds) = measure(packer.as_ref(), &inst.problem, limits);
+            let (status, bound, arena, error) = match result {
+                Ok((status, bound, arena)) => (format!("{status:?}").to_lowercase(), Some(bound), Some(arena), None),
+                Err(e) => ("error".to_owned(), None, None, Some(e.to_string())),
+            };
+            rows.push(StrategyRow {
+                instance: inst.name.clone(),
+                kind: inst.kind,
+                buffers: inst.problem.buffers.len(),
+                strategy: packer.name(),
+                arena_bytes: arena,
+                lower_bound_bytes: load,
+                proven_bound_bytes: bound,
+                known_optimum_bytes: inst.known_optimum_bytes,
+                gap_percent: arena.map(|a| gap_percent(a, load)),
+                status,
+                solve_seconds: seconds,
+                error,
+            });
+        }
+    }
+    rows
+}
+
+fn gap_percent(arena: u64, bound: u64) -> f64 {
+    if bound == 0 {
+        0.0
+    } else {
+        (arena as f64 - bound as f64) / bound as f64 * 100.0
+    }
+}
+
+/// One target of the project, checked against the figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetCheck {
+    /// The target, in words.
+    pub target: String,
+    /// Whether every instance it covers meets it (`None` when no instance covers it).
+    pub met: Option<bool>,
+    /// The instances that miss it, with their figures (or a short summary).
+    pub detail: String,
+}
+
+/// The strategy targets, checked against `rows`.
+pub fn target_checks(rows: &[StrategyRow]) -> Vec<TargetCheck> {
+    let check = |target: &str, covered: Vec<&StrategyRow>, ok: &dyn Fn(&StrategyRow) -> bool| {
+        let misses: Vec<String> = covered
+            .iter()
+            .filter(|r| !ok(r))
+            .map(|r| format!("{} {}: {} in {:.3} s", r.instance, r.strategy, r.status, r.solve_seconds))
+            .collect();
+        TargetCheck {
+            target: target.to_owned(),
+            met: (!covered.is_empty()).then_some(misses.is_empty()),
+            detail: if covered.is_empty() {
+                "no instance".to_owned()
+            } else if misses.is_empty() {
+                format!("{} of {} met", covered.len(), covered.len())
+            } else {
+                format!("{} of {} missed: {}", misses.len(), covered.len(), misses.join("; "))
+            },
+        }
+    };
+    let mut out = vec![
+        check(
+            "exact proves perfect packings of 150-450 buffers optimal in < 1 s each",
+            rows.iter()
+                .filter(|r| {
+                    r.kind == InstanceKind::Perfect && (150..=450).contains(&r.buffers) && r.strategy == "exact"
+                })
+                .collect(),
+            &|r| r.status == "optimal" && r.solve_seconds < 1.0,
+        ),
+        check(
+            "ilp proves every zoo model optimal in < 1 s",
+            rows.iter().filter(|r| r.kind == InstanceKind::Zoo && r.strategy == "ilp").collect(),
+            &|r| r.status == "optimal" && r.solve_seconds < 1.0,
+        ),
+        check(
+            "every greedy packer plans a 500-buffer instance in < 1 ms",
+            rows.iter().filter(|r| r.buffers >= 500 && r.strategy.starts_with("greedy-")).collect(),
+            &|r| r.arena_bytes.is_some() && r.solve_seconds < 1e-3,
+        ),
+    ];
+    // Wherever exact reaches the bound on a zoo model, the best non-exact strategy must reach it too.
+    let mut misses = Vec::new();
+    let mut covered = 0;
+    let zoo: std::collections::BTreeSet<&str> =
+        rows.iter().filter(|r| r.kind == InstanceKind::Zoo).map(|r| r.instance.as_str()).collect();
+    for model in zoo {
+        let of_model: Vec<&StrategyRow> = rows.iter().filter(|r| r.instance == model).collect();
+        let Some(exact) = of_model.iter().find(|r| r.strategy == "exact") else { continue };
+        if exact.arena_bytes != Some(exact.lower_bound_bytes) {
+            continue;
+        }
+        covered += 1;
+        let best = of_model.iter().filter(|r| r.strategy != "exact").filter_map(|r| r.arena_bytes).min();
+        if best != exact.arena_bytes {
+            misses.push(format!("{model}: best non-exact {best:?} vs bound {}", exact.lower_bound_bytes));
+        }
+    }
+    out.push(TargetCheck {
+        target: "on zoo models the best non-exact strategy reaches the bound wherever exact shows it reachable"
+            .to_owned(),
+        met: (covered > 0).then_some(misses.is_empty()),
+        detail: if covered == 0 {
+            "no zoo model where exact reaches the bound".to_owned()
+        } else if misses.is_empty() {
+            format!("{covered} of {covered} met")
+        } else {
+            format!("{} of {covered} missed: {}", misses.len(), misses.join("; "))
+        },
+    });
+    out
+}
+
+/// The README's strategy section: gap to LOAD per instance and strategy, solve times, and the target checks.
+pub fn render_markdown(rows: &[StrategyRow]) -> String {
+    let mut strategies: Vec<&str> = Vec::new();
+    let mut instances: Vec<(&str, usize, u64)> = Vec::new();
+    for r in rows {
+        if !strategies.contains(&r.strategy.as_str()) {
+            strategies.push(&r.strategy);
+        }
+        if !instances.iter().any(|i| i.0 == r.instance) {
+            instances.push((&r.instance, r.buffers, r.lower_bound_bytes));
+        }
+    }
+    let cell = |instance: &str, strategy: &str, f: &dyn Fn(&StrategyRow) -> String| {
+        rows.iter().find(|r| r.instance == instance && r.strategy == strategy).map(f).unwrap_or_else(|| "-".into())
+    };
+    let header = |first: &str| {
+        let mut h = format!("| {first} | buffers | LOAD B |");
+        let mut rule = String::from("|---|---:|---:|");
+        for s in &strategies {
+            h.push_str(&format!(" {s} |"));
+            rule.push_str("---:|");
+        }
+        format!("{h}\n{rule}\n")
+    };
+    let mut out = String::from(
+        "Gap of the arena above LOAD (the lower bound), in percent; `*` marks a proven optimum, `!` an error.\n\n",
+    );
+    out.push_str(&header("instance"));
+    for &(name, buffers, load) in &instances {
+        out.push_str(&format!("| {name} | {buffers} | {load} |"));
+        for s in &strategies {
+            let text = cell(name, s, &|r| match (r.gap_percent, r.status.as_str()) {
+                (Some(g), "optimal") => format!("{g:.1}*"),
+                (Some(g), _) => format!("{g:.1}"),
+                _ => "!".to_owned(),
+            });
+            out.push_str(&format!(" {text} |"));
+        }
+        out.push('\n');
+    }
+    out.push_str("\nSolve time (median of repeated runs for fast packers), milliseconds.\n\n");
+    out.push_str(&header("instance"));
+    for &(name, buffers, load) in &instances {
+        out.push_str(&format!("| {name} | {buffers} | {load} |"));
+        for s in &strategies {
+            out.push_str(&format!(" {} |", cell(name, s, &|r| format!("{:.3}", r.solve_seconds * 1e3))));
+        }
+        out.push('\n');
+    }
+    out.push_str("\nTargets:\n\n");
+    for c in target_checks(rows) {
+        let mark = match c.met {
+            Some(true) => "met",
+            Some(false) => "NOT MET",
+            None => "not measured",
+        };
+        out.push_str(&format!("- {} — **{mark}** ({})\n", c.target, c.detail));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        instance: &str,
+        kind: InstanceKind,
+        buffers: usize,
+        strategy: &str,
+        arena: u64,
+        status: &str,
+        s: f64,
+    ) -> StrategyRow {
+        StrategyRow {
+            instance: instance.into(),
+            kind,
+            buffers,
+            strategy: strategy.into(),
+            arena_bytes: Some(arena),
+            lower_bound_bytes: 100,
+            proven_bound_bytes: Some(100),
+            known_optimum_bytes: None,
+            gap_percent: Some(gap_percent(arena, 100)),
+            status: status.into(),
+            solve_seconds: s,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn targets_are_judged_from_the_rows() {
+        let rows = vec![
+            row("perfect_150_s1", InstanceKind::Perfect, 150, "exact", 100, "optimal", 0.5),
+            row("perfect_450_s1", InstanceKind::Perfect, 450, "exact", 120, "feasible", 10.0),
+            row("m", InstanceKind::Zoo, 10, "ilp", 100, "optimal", 0.01),
+            row("m", InstanceKind::Zoo, 10, "exact", 100, "optimal", 0.01),
+            row("m", InstanceKind::Zoo, 10, "greedy-by-size", 110, "heuristic", 0.0001),
+            row("perfect_500_s3", InstanceKind::Perfect, 500, "greedy-by-size", 140, "heuristic", 0.002),
+        ];
+        let checks = target_checks(&rows);
+        assert_eq!(
+            checks.iter().map(|c| c.met).collect::<Vec<_>>(),
+            vec![Some(false), Some(true), Some(false), Some(true)]
+        );
+        assert!(checks[0].detail.contains("perfect_450_s1"));
+        let text = render_markdown(&rows);
+        assert!(text.contains("| m | 10 | 100 | 0.0* | 0.0* | 10.0 |"), "{text}");
+        assert!(text.contains("NOT MET"));
+    }
+}
