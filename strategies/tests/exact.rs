@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use arenaplan_planner::{pack_checked, PackLimits, Packer, Status};
-use arenaplan_strategies::exact::search::{Instance, Outcome, Search};
+use arenaplan_strategies::exact::search::{Instance, Outcome, PointRule, Search};
 use arenaplan_strategies::exact::Preorder;
 use arenaplan_strategies::instances::perfect_packing;
 use arenaplan_strategies::{decompose, ExactPacker};
@@ -31,15 +31,15 @@ fn decision_is_right_on_both_sides_of_the_optimum_in_every_flag_combination() {
             for preorder in Preorder::ALL {
                 let order = preorder.order(&sub, &inst);
                 for dynamic in [false, true] {
-                    for tight in [false, true] {
+                    for points in [PointRule::Off, PointRule::Earliest, PointRule::Fewest] {
                         let search = |capacity| {
                             Search::new(&inst, capacity, &order, u64::MAX, deadline)
                                 .with_dynamic_decomposition(dynamic)
-                                .with_tight_points(tight)
+                                .with_points(points)
                                 .run()
                                 .0
                         };
-                        let what = format!("n={n} seed={seed} {preorder:?} dynamic={dynamic} tight={tight}");
+                        let what = format!("n={n} seed={seed} {preorder:?} dynamic={dynamic} {points:?}");
                         match search(pp.optimum_bytes) {
                             Outcome::Found(offsets) => {
                                 let arena = arenaplan_planner::plan::arena_bytes_of(&sub, &offsets);

@@ -4,8 +4,8 @@
 //! (by default `best-of` the greedy family) exceeds the running lower bound is minimised by asking the decision
 //! search ([`search`]) "does it fit in C?": first at the lower bound, then by bisection between the proven
 //! bound and the best packing found. Every decision runs the static orders in turn (round robin) with node
-//! limits that double, as MiniMalloc does, so a lucky order answers fast. Our addition to MiniMalloc's rules is
-//! the tight-point rule ([`search::Search::with_tight_points`]): where a section has no slack left, its lowest
+//! limits that double, as MiniMalloc does, plus seeded random orders (restarts), so a lucky order answers fast. Our addition to MiniMalloc's rules is
+//! the point rules ([`search::Search::with_points`]): where a section has no slack left, its lowest
 //! free point must be covered, which makes zero-slack instances a bottom-left tiling search. At the time limit it returns the best
 //! packing found with the bound proven so far ([`Status::Feasible`], `lower_bound_bytes` = that bound).
 
@@ -19,10 +19,11 @@ use arenaplan_planner::{BufferProblem, PackError, PackLimits, Packer, Packing, S
 use crate::best_of::BestOf;
 use crate::common::{finish, unit_of, without_capacity};
 use crate::decompose::{solve_by_parts, PartResult};
+use crate::rng::SplitMix64;
 
 pub mod search;
 
-use search::{Instance, Outcome, Search};
+use search::{Instance, Outcome, PointRule, Search};
 
 /// A static order of the buffers: which buffer is tried first among those with the same lowest offset. Each
 /// letter is a key, in decreasing order, as in MiniMalloc's preorderings; ties by index.
@@ -67,24 +68,64 @@ impl Preorder {
 pub struct ExactPacker {
     /// The packer whose result is the first upper bound (and the answer if the search finds nothing better).
     pub warm_start: Box<dyn Packer>,
-    /// Static orders tried in turn by every decision.
-    pub preorders: Vec<Preorder>,
+    /// Search configurations (static order, point rule) tried in turn by every decision.
+    pub configs: Vec<(Preorder, PointRule)>,
 }
 
 impl Default for ExactPacker {
-    /// Warm start from `best-of`, MiniMalloc's three orders.
+    /// Warm start from `best-of`; four configurations: MiniMalloc's `WAT` and `TAW` orders, each with both
+    /// point rules (on zero-slack instances the search time is heavy-tailed, and diverse restarts pay).
     fn default() -> Self {
-        ExactPacker { warm_start: Box::new(BestOf::default()), preorders: Preorder::ALL.to_vec() }
+        ExactPacker {
+            warm_start: Box::new(BestOf::default()),
+            configs: vec![
+                (Preorder::Wat, PointRule::Fewest),
+                (Preorder::Taw, PointRule::Earliest),
+                (Preorder::Taw, PointRule::Fewest),
+                (Preorder::Wat, PointRule::Earliest),
+            ],
+        }
+    }
+}
+
+impl ExactPacker {
+    /// MiniMalloc's own search: its three orders, no point rule.
+    pub fn minimalloc() -> Self {
+        ExactPacker {
+            warm_start: Box::new(BestOf::default()),
+            configs: Preorder::ALL.iter().map(|&p| (p, PointRule::Off)).collect(),
+        }
     }
 }
 
 /// The answer of one decision "does it fit in `capacity`?".
-fn decide(part: &BufferProblem, inst: &Instance, orders: &[Vec<usize>], capacity: u64, deadline: Instant) -> Outcome {
+///
+/// Rounds with node limits that double (from twice the buffer count): each round runs every configuration's
+/// static order, then as many seeded random orders (alternating the point rules), so that the heavy-tailed
+/// search gets diverse restarts. Deterministic for a given `seed`.
+fn decide(
+    part: &BufferProblem,
+    inst: &Instance,
+    orders: &[(Vec<usize>, PointRule)],
+    capacity: u64,
+    seed: u64,
+    deadline: Instant,
+) -> Outcome {
     let mut node_limit = inst.len().max(1) as u64;
+    let mut rng = SplitMix64::new(seed ^ 0x6578_6163_7421);
     loop {
         node_limit = node_limit.saturating_mul(2);
-        for order in orders {
-            let (outcome, _) = Search::new(inst, capacity, order, node_limit, deadline).with_tight_points(true).run();
+        let random: Vec<(Vec<usize>, PointRule)> = (0..orders.len())
+            .map(|k| {
+                let mut order: Vec<usize> = (0..inst.len()).collect();
+                for i in (1..order.len()).rev() {
+                    order.swap(i, rng.below(i as u64 + 1) as usize);
+                }
+                (order, if k % 2 == 0 { PointRule::Fewest } else { PointRule::Earliest })
+            })
+            .collect();
+        for (order, points) in orders.iter().chain(&random) {
+            let (outcome, _) = Search::new(inst, capacity, order, node_limit, deadline).with_points(*points).run();
             match outcome {
                 Outcome::NodeLimit => continue,
                 Outcome::Found(offsets) => {
@@ -99,9 +140,10 @@ fn decide(part: &BufferProblem, inst: &Instance, orders: &[Vec<usize>], capacity
 
 impl ExactPacker {
     /// Minimise one part: returns the best packing found and the bound proven on `max(target, optimum)`.
-    fn solve_part(&self, part: &BufferProblem, target: u64, start: &[u64], deadline: Instant) -> PartResult {
+    fn solve_part(&self, part: &BufferProblem, target: u64, start: &[u64], seed: u64, deadline: Instant) -> PartResult {
         let inst = Instance::new(part);
-        let orders: Vec<Vec<usize>> = self.preorders.iter().map(|p| p.order(part, &inst)).collect();
+        let orders: Vec<(Vec<usize>, PointRule)> =
+            self.configs.iter().map(|&(p, rule)| (p.order(part, &inst), rule)).collect();
         let unit = unit_of(part, 0..part.buffers.len());
         let mut best = start.to_vec();
         let mut best_arena = arena_bytes_of(part, start);
@@ -111,7 +153,7 @@ impl ExactPacker {
             // First at the bound (real networks and zero-slack instances fit there), then by bisection.
             let capacity = if first { lower } else { lower + (best_arena - 1 - lower) / 2 };
             first = false;
-            match decide(part, &inst, &orders, capacity, deadline) {
+            match decide(part, &inst, &orders, capacity, seed, deadline) {
                 Outcome::Found(offsets) => {
                     best_arena = arena_bytes_of(part, &offsets);
                     best = offsets;
@@ -131,8 +173,8 @@ impl Packer for ExactPacker {
     }
 
     fn params(&self) -> BTreeMap<String, String> {
-        let orders: Vec<String> = self.preorders.iter().map(|p| format!("{p:?}")).collect();
-        BTreeMap::from([("warm_start".to_owned(), self.warm_start.name()), ("preorders".to_owned(), orders.join(","))])
+        let configs: Vec<String> = self.configs.iter().map(|(p, r)| format!("{p:?}/{r:?}")).collect();
+        BTreeMap::from([("warm_start".to_owned(), self.warm_start.name()), ("configs".to_owned(), configs.join(","))])
     }
 
     fn pack(&self, problem: &BufferProblem, limits: &PackLimits) -> Result<Packing, PackError> {
@@ -140,7 +182,7 @@ impl Packer for ExactPacker {
         let warm = self.warm_start.pack(&without_capacity(problem), limits)?;
         let (offsets, lower_bound) =
             solve_by_parts(problem, &warm.offsets, deadline, |part, target, start, deadline| {
-                self.solve_part(part, target, start, deadline)
+                self.solve_part(part, target, start, limits.seed, deadline)
             });
         finish(&self.name(), problem, offsets, Status::Feasible, lower_bound)
     }

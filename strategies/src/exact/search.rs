@@ -111,6 +111,18 @@ const UNPLACED: u64 = u64::MAX;
 /// Previous values of entries (buffer or section index, value), to undo a placement.
 type UndoLog = Vec<(usize, u64)>;
 
+/// Which point a tight section must have covered, when one is tight (see [`Search::with_points`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PointRule {
+    /// No point rule: MiniMalloc's children (every unplaced buffer, in canonical order).
+    Off,
+    /// The earliest section whose floor is the lowest offset; buffers ranked by start section first, so the
+    /// buffer covering that point is also the next one in canonical order.
+    Earliest,
+    /// The tight section at the lowest offset with the fewest buffers able to cover its point.
+    Fewest,
+}
+
 /// The result of one subtree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
@@ -142,8 +154,8 @@ pub struct Search<'a> {
     deadline: Instant,
     /// Split the search whenever no unplaced buffer crosses a section boundary any more.
     dynamic_decomposition: bool,
-    /// Ranks put start sections first, and a tight section's lowest free point decides the children.
-    tight_points: bool,
+    /// Which tight point decides the children.
+    points: PointRule,
     stopped: Option<Outcome>,
 }
 
@@ -179,21 +191,28 @@ impl<'a> Search<'a> {
             node_limit,
             deadline,
             dynamic_decomposition: true,
-            tight_points: false,
+            points: PointRule::Off,
             stopped: None,
         }
     }
 
-    /// The same search with the tight-point rule on or off (off by default).
+    /// The same search with dynamic decomposition on or off (on by default).
+    pub fn with_dynamic_decomposition(mut self, on: bool) -> Self {
+        self.dynamic_decomposition = on;
+        self
+    }
+
+    /// The same search with a point rule (off by default).
     ///
-    /// With it, buffers are ranked by start section first (then by the given order). At a node whose lowest
-    /// possible offset is `x`, take the earliest section `s` that still has unplaced buffers and whose floor is
-    /// at most `x`. If `s` is tight (its floor plus its unplaced bytes equal the capacity), the point `(s, x)`
-    /// must be covered, by a buffer that starts in `s` (any earlier section has a floor above `x`), and that
-    /// buffer is the next one in canonical order: only buffers starting in `s` with lowest offset `x` are
-    /// children. On zero-slack instances this turns the search into a bottom-left tiling.
-    pub fn with_tight_points(mut self, on: bool) -> Self {
-        if on && !self.tight_points {
+    /// At a node whose lowest possible offset is `x`, a section whose floor is `x` and whose floor plus unplaced
+    /// bytes equal the capacity (no slack left) must have its point `(section, x)` covered, by a buffer alive in
+    /// it whose lowest offset is exactly `x`. If such a section has no such buffer, the node is a dead end;
+    /// otherwise the children are the buffers covering the point of one such section (an "or" over one point
+    /// instead of over every buffer): the earliest section ([`PointRule::Earliest`], which ranks buffers by
+    /// start section first) or the one with the fewest candidates ([`PointRule::Fewest`]). On zero-slack
+    /// instances this turns the search into a tiling search that fails as soon as some point cannot be covered.
+    pub fn with_points(mut self, rule: PointRule) -> Self {
+        if rule == PointRule::Earliest && self.points != PointRule::Earliest {
             let sections_of = &self.inst.sections_of;
             let mut order = self.by_rank.clone();
             order.sort_by_key(|&i| sections_of[i].0); // stable: the given order breaks ties
@@ -202,13 +221,7 @@ impl<'a> Search<'a> {
             }
             self.by_rank = order;
         }
-        self.tight_points = on;
-        self
-    }
-
-    /// The same search with dynamic decomposition on or off (on by default).
-    pub fn with_dynamic_decomposition(mut self, on: bool) -> Self {
-        self.dynamic_decomposition = on;
+        self.points = rule;
         self
     }
 
@@ -258,15 +271,43 @@ impl<'a> Search<'a> {
         children.sort_unstable();
         let remaining: Vec<usize> = children.iter().map(|&(_, r)| r).collect();
         let min_height = children.iter().map(|&(o, r)| o + self.inst.size[self.by_rank[r]]).min().expect("non-empty");
-        if self.tight_points {
+        let mut tight_node = false;
+        if self.points != PointRule::Off {
             let x = children[0].0;
-            let point = (range.0..range.1).find(|&s| self.total[s] > 0 && self.floor[s] <= x);
-            if let Some(s) = point {
-                if x.max(self.floor[s]) + self.total[s] == self.capacity {
-                    let sections_of = &self.inst.sections_of;
-                    let by_rank = &self.by_rank;
-                    children.retain(|&(o, r)| o == x && sections_of[by_rank[r]].0 == s);
+            let mut point: Option<(usize, usize)> = None; // (candidates, section)
+            for s in range.0..range.1 {
+                if self.total[s] == 0 || self.floor[s] > x {
+                    continue;
                 }
+                if x + self.total[s] != self.capacity {
+                    if self.points == PointRule::Earliest {
+                        break; // The earliest section at `x` has slack: no rule here.
+                    }
+                    continue;
+                }
+                let candidates = self.inst.section_buffers[s]
+                    .iter()
+                    .filter(|&&j| self.offset[j] == UNPLACED && self.min_offset[j] == x)
+                    .count();
+                if candidates == 0 {
+                    return Step::NotFound;
+                }
+                if point.is_none_or(|(c, _)| candidates < c) {
+                    point = Some((candidates, s));
+                }
+                if candidates == 1 || self.points == PointRule::Earliest {
+                    break;
+                }
+            }
+            if let Some((_, s)) = point {
+                let sections_of = &self.inst.sections_of;
+                let by_rank = &self.by_rank;
+                children.retain(|&(o, r)| {
+                    let (lo, hi) = sections_of[by_rank[r]];
+                    o == x && lo <= s && s < hi
+                });
+                // Under `Earliest`, the covering buffer is the next in canonical order.
+                tight_node = self.points == PointRule::Fewest;
             }
         }
         for &(offset, r) in &children {
@@ -283,10 +324,19 @@ impl<'a> Search<'a> {
             self.solution[i] = offset;
             let mut step = Step::NotFound;
             if feasible && self.check(range, offset) {
-                step = if self.dynamic_decomposition {
-                    self.decompose(i, &remaining, range, offset, r)
+                // A covering placement is not the next buffer in canonical order: it keeps the previous
+                // canonical bound (raised to `offset` when it moved up) for the nodes below.
+                let (next_offset, next_rank) = if !tight_node {
+                    (offset, r)
+                } else if offset > min_offset {
+                    (offset, 0)
                 } else {
-                    self.dfs(&remaining, range, offset, r)
+                    (min_offset, min_rank)
+                };
+                step = if self.dynamic_decomposition {
+                    self.decompose(i, &remaining, range, next_offset, next_rank)
+                } else {
+                    self.dfs(&remaining, range, next_offset, next_rank)
                 };
             }
             self.unplace(i, offset_log, floor_log);
