@@ -6,7 +6,7 @@
 //! to minimise, with `A >= ` every buffer's end, `A >=` the running lower bound and `A <=` the warm start's
 //! arena (a cut-off). Symmetry breaking: identical buffers (same size, lifetime and alignment) are ordered by
 //! index, and when no alignment exceeds the unit, one pair is oriented (a packing mirrored upside down is a
-//! packing of the same arena). The warm start (by default `best-of` the greedy family) is passed to the solver
+//! packing of the same arena). The warm start (by default `hill-climb` from `best-of`) is passed to the solver
 //! as its initial solution, and kept whenever the solver fails, times out or returns something not better: the
 //! ILP is never worse than its warm start. [`Status::Optimal`] is claimed only when the solver proved every
 //! part it had to solve.
@@ -21,9 +21,9 @@ use good_lp::{
     Variable, WithInitialSolution, WithTimeLimit,
 };
 
-use crate::best_of::BestOf;
 use crate::common::{finish, unit_of, without_capacity};
 use crate::decompose::{solve_by_parts, PartResult};
+use crate::hill_climb::HillClimb;
 
 /// The MILP solver behind an [`IlpPacker`] (each behind its cargo feature).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,9 +66,9 @@ pub struct IlpPacker {
 }
 
 impl IlpPacker {
-    /// The ILP with `solver`, warm-started from `best-of`, at most 2,000 pairs per part, symmetry breaking on.
+    /// The ILP with `solver`, warm-started from `hill-climb`, at most 2,000 pairs per part, symmetry breaking on.
     pub fn new(solver: IlpSolver) -> Self {
-        IlpPacker { solver, warm_start: Box::new(BestOf::default()), max_pairs: 2_000, symmetry_breaking: true }
+        IlpPacker { solver, warm_start: Box::new(HillClimb::default()), max_pairs: 2_000, symmetry_breaking: true }
     }
 
     /// The same packer with another pair limit.
