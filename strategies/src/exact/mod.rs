@@ -1,7 +1,7 @@
 //! `exact`: our own branch-and-bound for the fixed-schedule problem, in the spirit of MiniMalloc.
 //!
 //! The problem is split at the time points no buffer crosses ([`crate::decompose`]); each part whose warm start
-//! (by default `hill-climb` from `best-of`) exceeds the running lower bound is minimised by asking the decision
+//! (by default `best-of` the greedy family: cheap, and the search starts at the lower bound anyway) exceeds the running lower bound is minimised by asking the decision
 //! search ([`search`]) "does it fit in C?": first at the lower bound, then by bisection between the proven
 //! bound and the best packing found. Every decision runs the static orders in turn (round robin) with node
 //! limits that double, as MiniMalloc does, plus seeded random orders (restarts), so a lucky order answers fast. Our addition to MiniMalloc's rules is
@@ -74,11 +74,11 @@ pub struct ExactPacker {
 }
 
 impl Default for ExactPacker {
-    /// Warm start from `hill-climb`; four configurations: MiniMalloc's `WAT` and `TAW` orders, each with both
+    /// Warm start from `best-of`; four configurations: MiniMalloc's `WAT` and `TAW` orders, each with both
     /// point rules (on zero-slack instances the search time is heavy-tailed, and diverse restarts pay).
     fn default() -> Self {
         ExactPacker {
-            warm_start: Box::new(HillClimb::default()),
+            warm_start: Box::new(BestOf::default()),
             configs: vec![
                 (Preorder::Wat, PointRule::Fewest),
                 (Preorder::Taw, PointRule::Earliest),
