@@ -19,7 +19,6 @@ use arenaplan_planner::{BufferProblem, PackError, PackLimits, Packer, Packing, S
 use crate::best_of::BestOf;
 use crate::common::{finish, unit_of, without_capacity};
 use crate::decompose::{solve_by_parts, PartResult};
-use crate::hill_climb::HillClimb;
 use crate::rng::SplitMix64;
 
 pub mod search;
