@@ -259,22 +259,20 @@ impl<'a> Search<'a> {
             self.stopped = Some(Outcome::Deadline);
             return Step::Stop;
         }
-        let mut children: Vec<(u64, usize)> = ranks
-            .iter()
-            .map(|&r| self.by_rank[r])
-            .filter(|&i| self.offset[i] == UNPLACED)
-            .map(|i| (self.min_offset[i], self.rank[i]))
-            .collect();
-        if children.is_empty() {
+        // Unplaced buffers of this piece (by rank), the lowest offset any can take and the lowest top.
+        let remaining: Vec<usize> =
+            ranks.iter().copied().filter(|&r| self.offset[self.by_rank[r]] == UNPLACED).collect();
+        if remaining.is_empty() {
             return Step::Found;
         }
-        children.sort_unstable();
-        let remaining: Vec<usize> = children.iter().map(|&(_, r)| r).collect();
-        let min_height = children.iter().map(|&(o, r)| o + self.inst.size[self.by_rank[r]]).min().expect("non-empty");
-        let mut tight_node = false;
+        let (mut x, mut min_height) = (u64::MAX, u64::MAX);
+        for &r in &remaining {
+            let i = self.by_rank[r];
+            x = x.min(self.min_offset[i]);
+            min_height = min_height.min(self.min_offset[i] + self.inst.size[i]);
+        }
+        let mut point: Option<(usize, usize)> = None; // (candidates, section)
         if self.points != PointRule::Off {
-            let x = children[0].0;
-            let mut point: Option<(usize, usize)> = None; // (candidates, section)
             for s in range.0..range.1 {
                 if self.total[s] == 0 || self.floor[s] > x {
                     continue;
@@ -299,17 +297,19 @@ impl<'a> Search<'a> {
                     break;
                 }
             }
-            if let Some((_, s)) = point {
-                let sections_of = &self.inst.sections_of;
-                let by_rank = &self.by_rank;
-                children.retain(|&(o, r)| {
-                    let (lo, hi) = sections_of[by_rank[r]];
-                    o == x && lo <= s && s < hi
-                });
-                // Under `Earliest`, the covering buffer is the next in canonical order.
-                tight_node = self.points == PointRule::Fewest;
-            }
         }
+        // Under `Earliest`, the covering buffer is also the next in canonical order; under `Fewest` it is not.
+        let tight_node = point.is_some() && self.points == PointRule::Fewest;
+        let mut children: Vec<(u64, usize)> = match point {
+            // The buffers covering the point: alive in its section, lowest offset exactly `x`.
+            Some((_, s)) => self.inst.section_buffers[s]
+                .iter()
+                .filter(|&&j| self.offset[j] == UNPLACED && self.min_offset[j] == x)
+                .map(|&j| (x, self.rank[j]))
+                .collect(),
+            None => remaining.iter().map(|&r| (self.min_offset[self.by_rank[r]], r)).collect(),
+        };
+        children.sort_unstable();
         for &(offset, r) in &children {
             if (offset, r) < (min_offset, min_rank) {
                 continue;
