@@ -1,13 +1,15 @@
 //! `exact`: our own branch-and-bound for the fixed-schedule problem, in the spirit of MiniMalloc.
 //!
 //! The problem is split at the time points no buffer crosses ([`crate::decompose`]); each part whose warm start
-//! (by default `best-of` the greedy family: cheap, and the search starts at the lower bound anyway) exceeds the running lower bound is minimised by asking the decision
-//! search ([`search`]) "does it fit in C?": first at the lower bound, then by bisection between the proven
-//! bound and the best packing found. Every decision runs the static orders in turn (round robin) with node
-//! limits that double, as MiniMalloc does, plus seeded random orders (restarts), so a lucky order answers fast. Our addition to MiniMalloc's rules is
-//! the point rules ([`search::Search::with_points`]): where a section has no slack left, its lowest
-//! free point must be covered, which makes zero-slack instances a bottom-left tiling search. At the time limit it returns the best
-//! packing found with the bound proven so far ([`Status::Feasible`], `lower_bound_bytes` = that bound).
+//! (by default `best-of` the greedy family: cheap, and the search starts at the lower bound anyway) exceeds the
+//! running lower bound is minimised by asking the decision search ([`search`]) "does it fit in C?": first at
+//! the lower bound, then by bisection between the proven bound and the best packing found. Every decision runs
+//! the static orders in turn (round robin) with node limits that double, as MiniMalloc does, plus seeded random
+//! orders (restarts), so a lucky order answers fast. Our addition to MiniMalloc's rules is the point rules
+//! ([`search::Search::with_points`]): where a section has no slack left, its lowest free point must be covered,
+//! which makes zero-slack instances a tiling search. At the time limit it returns the best packing found
+//! (polished by hill climbing in the last tenth of the time) with the bound proven so far ([`Status::Feasible`],
+//! `lower_bound_bytes` = that bound).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -19,6 +21,7 @@ use arenaplan_planner::{BufferProblem, PackError, PackLimits, Packer, Packing, S
 use crate::best_of::BestOf;
 use crate::common::{finish, unit_of, without_capacity};
 use crate::decompose::{solve_by_parts, PartResult};
+use crate::hill_climb::hill_climb;
 use crate::rng::SplitMix64;
 
 pub mod search;
@@ -70,6 +73,8 @@ pub struct ExactPacker {
     pub warm_start: Box<dyn Packer>,
     /// Search configurations (static order, point rule) tried in turn by every decision.
     pub configs: Vec<(Preorder, PointRule)>,
+    /// Hill-climbing moves spent on the best plan when the search could not prove it optimal.
+    pub polish_iterations: u32,
 }
 
 impl Default for ExactPacker {
@@ -84,6 +89,7 @@ impl Default for ExactPacker {
                 (Preorder::Taw, PointRule::Fewest),
                 (Preorder::Wat, PointRule::Earliest),
             ],
+            polish_iterations: 2_000,
         }
     }
 }
@@ -94,6 +100,7 @@ impl ExactPacker {
         ExactPacker {
             warm_start: Box::new(BestOf::default()),
             configs: Preorder::ALL.iter().map(|&p| (p, PointRule::Off)).collect(),
+            polish_iterations: 0,
         }
     }
 }
@@ -178,12 +185,19 @@ impl Packer for ExactPacker {
     }
 
     fn pack(&self, problem: &BufferProblem, limits: &PackLimits) -> Result<Packing, PackError> {
-        let deadline = limits.deadline();
+        let start = Instant::now();
+        let deadline = start + limits.time_limit;
+        // The search gets 90% of the time; if it cannot close the gap, local search polishes its best plan in
+        // the rest, so `exact` is never behind `hill-climb` on the problems it cannot solve.
+        let search_deadline = start + limits.time_limit.mul_f64(0.9);
         let warm = self.warm_start.pack(&without_capacity(problem), limits)?;
-        let (offsets, lower_bound) =
-            solve_by_parts(problem, &warm.offsets, deadline, |part, target, start, deadline| {
+        let (mut offsets, lower_bound) =
+            solve_by_parts(problem, &warm.offsets, search_deadline, |part, target, start, deadline| {
                 self.solve_part(part, target, start, limits.seed, deadline)
             });
+        if arena_bytes_of(problem, &offsets) > lower_bound {
+            offsets = hill_climb(problem, &offsets, self.polish_iterations, limits.seed, deadline);
+        }
         finish(&self.name(), problem, offsets, Status::Feasible, lower_bound)
     }
 }
