@@ -1,0 +1,13 @@
+//! The TFLite reader: our own bounds-checked reading of the `.tflite` FlatBuffer, borrowing constant data.
+
+mod error;
+mod flatbuf;
+mod model;
+mod read;
+
+pub use error::ReadError;
+pub use model::{
+    Activation, ConcatenationOptions, Conv2dOptions, DType, DepthwiseConv2dOptions, FullyConnectedOptions, Metadata,
+    Model, OpKind, Operator, Padding, Pool2dOptions, Quantization, ReducerOptions, SoftmaxOptions, Tensor,
+};
+pub use read::read_model;
