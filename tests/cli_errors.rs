@@ -58,7 +58,7 @@ fn an_impossible_capacity_is_an_error_and_writes_nothing() {
     std::fs::write(&path, "id,lower,upper,size\na,0,2,64\nb,1,3,64\n").unwrap();
     assert_fails_naming(
         &["pack", path.to_str().unwrap(), "--capacity", "100", "-o", out_path.to_str().unwrap()],
-        "capacity",
+        "100 bytes",
     );
     assert!(!out_path.exists(), "no solution file is written on failure");
 }
