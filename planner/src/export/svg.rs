@@ -45,14 +45,16 @@ pub fn thousands(value: u64) -> String {
     out
 }
 
-/// A short label for a tensor name: the part before the first `;`, then its last two `/`-separated parts.
+/// A short label for a tensor name: the layer it comes from. Converters name tensors `model/layer/op/..`, with
+/// fused ops joined by `;`: keep the part before the first `;`, then its second `/`-separated part when there
+/// are three or more (`mobilenet/block_1_expand_relu/Relu6` -> `block_1_expand_relu`), else its first.
 pub fn short_name(name: &str) -> String {
     let first = name.split(';').next().unwrap_or(name);
     let parts: Vec<&str> = first.split('/').filter(|p| !p.is_empty()).collect();
     match parts.len() {
         0 => first.to_owned(),
-        1 => parts[0].to_owned(),
-        n => format!("{}/{}", parts[n - 2], parts[n - 1]),
+        1 | 2 => parts[0].to_owned(),
+        _ => parts[1].to_owned(),
     }
 }
 
@@ -340,9 +342,10 @@ mod tests {
     }
 
     #[test]
-    fn short_names_keep_the_last_two_parts_before_a_semicolon() {
-        assert_eq!(short_name("model/block_1/expand/Relu6;model/other"), "expand/Relu6");
-        assert_eq!(short_name("input_1"), "input_1");
+    fn short_names_keep_the_layer_name() {
+        assert_eq!(short_name("net/block_1_expand_relu/Relu6;net/block_1_expand_BN/add"), "block_1_expand_relu");
+        assert_eq!(short_name("dense/BiasAdd"), "dense");
+        assert_eq!(short_name("serving_default_input:0"), "serving_default_input:0");
         assert_eq!(short_name(""), "");
     }
 
