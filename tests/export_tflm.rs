@@ -13,6 +13,7 @@
 //! TFLM runs only when `ARENAPLAN_TFLM_PYTHON` names a Python with the `tflite-micro` package. Without it the
 //! test says loudly that it did not run, and fails when `CI` is set.
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::Command;
 
@@ -33,10 +34,13 @@ fn tflm_python() -> Option<String> {
         Ok(python) if !python.is_empty() => Some(python),
         _ => {
             let banner = "!".repeat(100);
-            eprintln!(
+            // Straight to the process's stderr: the test harness captures `eprintln!` of passing tests, and this
+            // must be seen.
+            let _ = writeln!(
+                std::io::stderr().lock(),
                 "\n{banner}\n!!! TFLM CHECK DID NOT RUN: {PYTHON_ENV} is not set.\n!!! The exported offline plans \
-                 were NOT run in TFLM. To run it: python3 -m venv /tmp/tflm && /tmp/tflm/bin/pip install \
-                 tflite-micro\n!!! then {PYTHON_ENV}=/tmp/tflm/bin/python cargo test --test export_tflm\n{banner}\n"
+                 were NOT run in TFLM. To run it: python3 -m venv /tmp/tflm && /tmp/tflm/bin/pip install -r \
+                 scripts/requirements-tflm.txt\n!!! then {PYTHON_ENV}=/tmp/tflm/bin/python cargo test --test export_tflm\n{banner}\n"
             );
             assert!(
                 std::env::var_os("CI").is_none(),
