@@ -103,7 +103,9 @@ pub fn validate_offsets(problem: &BufferProblem, offsets: &[u64], arena_bytes: u
         }
     }
     // Sweep over start times, comparing each buffer with the buffers still alive; independent of any strategy.
-    let mut order: Vec<usize> = (0..buffers.len()).filter(|&i| buffers[i].size_bytes > 0).collect();
+    // Buffers of no bytes or an empty lifetime conflict with nothing.
+    let mut order: Vec<usize> =
+        (0..buffers.len()).filter(|&i| buffers[i].size_bytes > 0 && !buffers[i].live.is_empty()).collect();
     order.sort_by_key(|&i| (buffers[i].live.start, i));
     let mut alive: Vec<usize> = Vec::new();
     for &i in &order {
@@ -121,9 +123,7 @@ pub fn validate_offsets(problem: &BufferProblem, offsets: &[u64], arena_bytes: u
                 });
             }
         }
-        if !bi.live.is_empty() {
-            alive.push(i);
-        }
+        alive.push(i);
     }
     Ok(())
 }
@@ -134,7 +134,11 @@ pub fn validate(problem: &BufferProblem, plan: &Plan) -> Result<(), ValidationEr
     if plan.problem.buffers.len() != problem.buffers.len() {
         return Err(ValidationError::ProblemMismatch {
             buffer: plan.problem.buffers.len().min(problem.buffers.len()),
-            what: format!("{} buffers in the plan, {} in the problem", plan.problem.buffers.len(), problem.buffers.len()),
+            what: format!(
+                "{} buffers in the plan, {} in the problem",
+                plan.problem.buffers.len(),
+                problem.buffers.len()
+            ),
         });
     }
     for (i, (p, q)) in plan.problem.buffers.iter().zip(&problem.buffers).enumerate() {
@@ -154,4 +158,44 @@ pub fn validate(problem: &BufferProblem, plan: &Plan) -> Result<(), ValidationEr
         return Err(ValidationError::ArenaMismatch { declared: plan.arena_bytes, needed });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::{Buffer, BufferId, BufferOrigin};
+
+    fn problem(specs: &[(u64, std::ops::Range<u32>)]) -> BufferProblem {
+        BufferProblem::new(
+            specs
+                .iter()
+                .map(|(size, live)| Buffer {
+                    id: BufferId(0),
+                    origin: BufferOrigin::Instance,
+                    name: format!("b{size}"),
+                    size_bytes: *size,
+                    align_bytes: 16,
+                    live: live.clone(),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn accepts_a_valid_packing_and_rejects_each_kind_of_fault() {
+        let p = problem(&[(32, 0..2), (16, 1..3), (32, 2..4)]);
+        assert_eq!(validate_offsets(&p, &[0, 32, 0], 48), Ok(()));
+        assert!(matches!(validate_offsets(&p, &[0, 16, 0], 48), Err(ValidationError::Overlap { a: 0, b: 1, .. })));
+        assert!(matches!(validate_offsets(&p, &[0, 8, 32], 64), Err(ValidationError::Misaligned { buffer: 1, .. })));
+        assert!(matches!(validate_offsets(&p, &[0, 32, 0], 40), Err(ValidationError::OutOfArena { buffer: 1, .. })));
+        assert!(matches!(validate_offsets(&p, &[0, 32], 48), Err(ValidationError::OffsetCount { .. })));
+        let capped = p.clone().with_capacity(40);
+        assert!(matches!(validate_offsets(&capped, &[0, 32, 0], 48), Err(ValidationError::OverCapacity { .. })));
+    }
+
+    #[test]
+    fn a_buffer_with_an_empty_lifetime_conflicts_with_nothing() {
+        let p = problem(&[(32, 0..3), (16, 1..1)]);
+        assert_eq!(validate_offsets(&p, &[0, 0], 32), Ok(()));
+    }
 }
