@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use arenaplan_benches::{models, readme};
+use arenaplan_benches::{models, readme, strategies};
+use arenaplan_planner::PackLimits;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("benches/ is inside the repository").to_owned()
@@ -27,6 +28,14 @@ fn main() -> anyhow::Result<()> {
     write_json(&results.join("models.json"), &rows)?;
     text = readme::replace_section(&text, "models", &models::render_markdown(&rows))
         .context("README.md lacks the report:models markers")?;
+
+    let seconds: u64 = std::env::var("REPORT_TIME_LIMIT_S").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    eprintln!("report: every packer on the zoo and on generated instances ({seconds} s limit each) ...");
+    let limits = PackLimits { time_limit: std::time::Duration::from_secs(seconds), seed: 0 };
+    let rows = strategies::run_strategy_report(&limits)?;
+    write_json(&results.join("strategies.json"), &rows)?;
+    text = readme::replace_section(&text, "strategies", &strategies::render_markdown(&rows))
+        .context("README.md lacks the report:strategies markers")?;
 
     std::fs::write(&readme_path, text).context("cannot write README.md")?;
     eprintln!("report: wrote results/ and README.md");
