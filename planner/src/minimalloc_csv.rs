@@ -89,10 +89,16 @@ pub fn read_csv(text: &str) -> Result<CsvInstance, CsvError> {
             None => 1,
         };
         if upper < lower || upper > u32::MAX as u64 {
-            return Err(CsvError::BadBuffer { line: line_no, what: format!("lifetime [{lower}, {upper}) is not valid") });
+            return Err(CsvError::BadBuffer {
+                line: line_no,
+                what: format!("lifetime [{lower}, {upper}) is not valid"),
+            });
         }
         if !align_bytes.is_power_of_two() {
-            return Err(CsvError::BadBuffer { line: line_no, what: format!("alignment {align_bytes} is not a power of two") });
+            return Err(CsvError::BadBuffer {
+                line: line_no,
+                what: format!("alignment {align_bytes} is not a power of two"),
+            });
         }
         if let Some(col) = offset_col {
             offsets.push(number(col, "offset")?);
