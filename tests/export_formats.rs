@@ -215,3 +215,30 @@ fn an_unknown_format_is_an_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("tflm"));
 }
+
+/// The plan documents committed in `results/plans/` still hold for the zoo models they name: a change of the
+/// models or of the lowering makes them stale, and this says which command regenerates them.
+#[test]
+fn committed_plan_documents_still_hold() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("results").join("plans");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&folder).expect("results/plans/ exists") {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let doc = document(&path);
+        let out = arenaplan(&["check-plan", &doc.model.name, path.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{} is stale: {}\nregenerate it with: cargo run --release -- export {} --strategy {} --format json -o {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr),
+            doc.model.name,
+            doc.strategy,
+            Path::new("results/plans").join(path.file_name().unwrap()).display()
+        );
+        checked += 1;
+    }
+    assert!(checked > 0, "no plan document in results/plans/");
+}

@@ -231,10 +231,11 @@ pub fn from_json(text: &str) -> Result<PlanDocument, ExportError> {
 pub fn check_document(graph: &Graph<'_>, document: &PlanDocument) -> Result<Plan, ExportError> {
     let sha = sha256_hex(graph.model().bytes);
     if sha != document.model.sha256 {
-        return Err(ExportError::Document(format!(
-            "the plan was made for model `{}` with SHA-256 {}, but this model's is {sha}",
-            document.model.name, document.model.sha256
-        )));
+        return Err(ExportError::WrongModel {
+            name: document.model.name.clone(),
+            expected: document.model.sha256.clone(),
+            found: sha,
+        });
     }
     let plan = document.to_plan()?;
     checked_problem(graph, &plan)?;

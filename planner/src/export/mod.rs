@@ -27,11 +27,13 @@ use crate::validate::{validate, ValidationError};
 /// Why a plan could not be exported.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    /// The plan's schedule or request cannot be lowered on this graph (it belongs to another model?).
-    #[error("the plan does not fit this model: {0}")]
+    /// The plan's schedule or request cannot be lowered on this graph (it belongs to another model?). (The
+    /// lowering error is the error's [`source`](std::error::Error::source).)
+    #[error("the plan does not fit this model")]
     Lowering(#[from] LoweringError),
-    /// The independent validator refused the plan; nothing was exported.
-    #[error("refusing to export an invalid plan: {0}")]
+    /// The independent validator refused the plan; nothing was exported. (The validator's finding is the
+    /// error's [`source`](std::error::Error::source).)
+    #[error("the independent validator refused the plan")]
     Invalid(#[from] ValidationError),
     /// The model file cannot carry an offline plan (see the message).
     #[error("cannot write a TFLM offline plan into this model: {0}")]
@@ -43,6 +45,16 @@ pub enum ExportError {
         format: &'static str,
         /// Why not.
         reason: String,
+    },
+    /// A plan document names another model (by SHA-256) than the one it is checked against.
+    #[error("the plan was made for model `{name}` with SHA-256 {expected}, but this model's is {found}")]
+    WrongModel {
+        /// The model name the document gives.
+        name: String,
+        /// The SHA-256 the document gives.
+        expected: String,
+        /// The SHA-256 of the model at hand.
+        found: String,
     },
     /// A JSON plan document is malformed or inconsistent.
     #[error("malformed plan document: {0}")]
