@@ -17,10 +17,7 @@ mod tests {
     #[test]
     fn replaces_only_between_markers() {
         let text = "a\n<!-- report:x -->\nold\n<!-- /report:x -->\nb\n";
-        assert_eq!(
-            replace_section(text, "x", "new\n").unwrap(),
-            "a\n<!-- report:x -->\nnew\n<!-- /report:x -->\nb\n"
-        );
+        assert_eq!(replace_section(text, "x", "new\n").unwrap(), "a\n<!-- report:x -->\nnew\n<!-- /report:x -->\nb\n");
         assert_eq!(replace_section(text, "y", "new"), None);
     }
 }

@@ -35,9 +35,21 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
         graph.total_macs(),
         lowering.problem.lower_bound()
     );
-    println!("{:>4} {:<20} {:<22} {:>10} {:>12} {:>10}  live bytes at this step", "op", "type", "output", "out B", "MACs", "live B");
+    println!(
+        "{:>4} {:<20} {:<22} {:>10} {:>12} {:>10}  live bytes at this step",
+        "op", "type", "output", "out B", "MACs", "live B"
+    );
     let bar_width = 30usize;
-    println!("{:>4} {:<20} {:<22} {:>10} {:>12} {:>10}  {}", "-", "(inputs)", "", "", "", profile[0], bar(profile[0], peak, bar_width));
+    println!(
+        "{:>4} {:<20} {:<22} {:>10} {:>12} {:>10}  {}",
+        "-",
+        "(inputs)",
+        "",
+        "",
+        "",
+        profile[0],
+        bar(profile[0], peak, bar_width)
+    );
     for (pos, &op) in graph.default_schedule().iter().enumerate() {
         let operator = graph.op(op);
         let out = operator.outputs.first().map(|&t| graph.tensor(TensorId(t as u32)));

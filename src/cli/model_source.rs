@@ -31,10 +31,7 @@ impl ModelSource {
         if zoo.is_file() {
             return Ok(ModelSource { name: arg.to_owned(), path: zoo });
         }
-        bail!(
-            "`{arg}` is neither a file nor a zoo model (zoo models: {})",
-            datasets::model_names().join(", ")
-        )
+        bail!("`{arg}` is neither a file nor a zoo model (zoo models: {})", datasets::model_names().join(", "))
     }
 
     /// The planning request that travels with the model: `NAME.request.json` beside the `.tflite`, or the

@@ -32,9 +32,10 @@ pub struct PackArgs {
 }
 
 pub fn run(args: PackArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.instance)
-        .with_context(|| format!("cannot read {}", args.instance.display()))?;
-    let mut problem = read_csv(&text).with_context(|| format!("malformed instance {}", args.instance.display()))?.problem;
+    let text =
+        std::fs::read_to_string(&args.instance).with_context(|| format!("cannot read {}", args.instance.display()))?;
+    let mut problem =
+        read_csv(&text).with_context(|| format!("malformed instance {}", args.instance.display()))?.problem;
     if let Some(capacity) = args.capacity {
         problem.capacity = Some(capacity);
     }

@@ -115,7 +115,9 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     );
     for (plan, seconds) in &rows {
         let vs_tflm = match tflm {
-            Some(f) => format!("{:+.1}%", (plan.arena_bytes as f64 - f.head_bytes as f64) * 100.0 / f.head_bytes as f64),
+            Some(f) => {
+                format!("{:+.1}%", (plan.arena_bytes as f64 - f.head_bytes as f64) * 100.0 / f.head_bytes as f64)
+            }
             None => "-".to_owned(),
         };
         println!(
