@@ -1,5 +1,5 @@
-//! The TFLM export, checked by TFLM itself: for every zoo network, the `greedy-by-size` plan and the best plan of
-//! the registry are exported with `arenaplan export --format tflm` and run in TFLM's Python interpreter
+//! The TFLM export, checked by TFLM itself: for every zoo model (networks and single-op models), the
+//! `greedy-by-size` plan and the best plan of the registry are exported with `arenaplan export --format tflm` and run in TFLM's Python interpreter
 //! (`scripts/check_tflm_export.py`) on the golden inputs. The outputs must be identical to those of the model
 //! without a plan (and to the goldens), and TFLM's head bytes must equal what arenaplan predicts.
 //!
@@ -85,11 +85,12 @@ fn export_pair(model: &str, strategy: &str, dir: &Path) -> (u64, u64) {
 fn exported_plans_run_in_tflm_with_identical_outputs_and_the_predicted_head() {
     let networks = datasets::network_names();
     assert!(!networks.is_empty(), "the zoo has no network");
+    let models = datasets::model_names();
     let dir = tempfile::tempdir().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join("check_tflm_export.py");
     // Export everything first: that part needs no Python and must work everywhere.
     let mut cases = Vec::new();
-    for model in &networks {
+    for model in &models {
         assert!(!datasets::goldens(model).unwrap().is_empty(), "{model} has no golden sample");
         for strategy in ["greedy-by-size", "best"] {
             let (arena, predicted) = export_pair(model, strategy, dir.path());
