@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::problem::{Buffer, BufferId, BufferOrigin, BufferProblem};
+use crate::problem::{Buffer, BufferProblem};
 
 /// A malformed CSV instance.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -103,14 +103,7 @@ pub fn read_csv(text: &str) -> Result<CsvInstance, CsvError> {
         if let Some(col) = offset_col {
             offsets.push(number(col, "offset")?);
         }
-        buffers.push(Buffer {
-            id: BufferId(0),
-            origin: BufferOrigin::Instance,
-            name: fields[id_col].to_owned(),
-            size_bytes,
-            align_bytes,
-            live: lower as u32..upper as u32,
-        });
+        buffers.push(Buffer::instance(fields[id_col], size_bytes, align_bytes, lower as u32..upper as u32));
     }
     Ok(CsvInstance { problem: BufferProblem::new(buffers), offsets: offset_col.map(|_| offsets) })
 }

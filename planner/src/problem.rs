@@ -42,6 +42,11 @@ pub struct Buffer {
 }
 
 impl Buffer {
+    /// A buffer with no model behind it (an allocation instance); its id is set by [`BufferProblem::new`].
+    pub fn instance(name: impl Into<String>, size_bytes: u64, align_bytes: u64, live: Range<u32>) -> Self {
+        Buffer { id: BufferId(0), origin: BufferOrigin::Instance, name: name.into(), size_bytes, align_bytes, live }
+    }
+
     /// Whether two buffers are alive at a common step (and so must not share memory).
     pub fn overlaps_in_time(&self, other: &Buffer) -> bool {
         self.live.start < other.live.end && other.live.start < self.live.end
@@ -139,14 +144,7 @@ mod tests {
     use super::*;
 
     fn buf(size: u64, live: Range<u32>) -> Buffer {
-        Buffer {
-            id: BufferId(0),
-            origin: BufferOrigin::Instance,
-            name: String::new(),
-            size_bytes: size,
-            align_bytes: 1,
-            live,
-        }
+        Buffer::instance("", size, 1, live)
     }
 
     #[test]

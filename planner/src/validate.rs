@@ -163,21 +163,11 @@ pub fn validate(problem: &BufferProblem, plan: &Plan) -> Result<(), ValidationEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::problem::{Buffer, BufferId, BufferOrigin};
+    use crate::problem::Buffer;
 
     fn problem(specs: &[(u64, std::ops::Range<u32>)]) -> BufferProblem {
         BufferProblem::new(
-            specs
-                .iter()
-                .map(|(size, live)| Buffer {
-                    id: BufferId(0),
-                    origin: BufferOrigin::Instance,
-                    name: format!("b{size}"),
-                    size_bytes: *size,
-                    align_bytes: 16,
-                    live: live.clone(),
-                })
-                .collect(),
+            specs.iter().map(|(size, live)| Buffer::instance(format!("b{size}"), *size, 16, live.clone())).collect(),
         )
     }
 

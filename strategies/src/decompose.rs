@@ -90,17 +90,10 @@ pub fn solve_by_parts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arenaplan_planner::{Buffer, BufferId, BufferOrigin};
+    use arenaplan_planner::Buffer;
 
     fn buf(size: u64, live: std::ops::Range<u32>) -> Buffer {
-        Buffer {
-            id: BufferId(0),
-            origin: BufferOrigin::Instance,
-            name: String::new(),
-            size_bytes: size,
-            align_bytes: 1,
-            live,
-        }
+        Buffer::instance("", size, 1, live)
     }
 
     #[test]

@@ -1,20 +1,8 @@
 use super::*;
-use arenaplan_planner::{Buffer, BufferId, BufferOrigin};
+use arenaplan_planner::Buffer;
 
 fn problem(specs: &[(u64, std::ops::Range<u32>)]) -> BufferProblem {
-    BufferProblem::new(
-        specs
-            .iter()
-            .map(|(size, live)| Buffer {
-                id: BufferId(0),
-                origin: BufferOrigin::Instance,
-                name: String::new(),
-                size_bytes: *size,
-                align_bytes: 16,
-                live: live.clone(),
-            })
-            .collect(),
-    )
+    BufferProblem::new(specs.iter().map(|(size, live)| Buffer::instance("", *size, 16, live.clone())).collect())
 }
 
 #[test]
@@ -117,13 +105,9 @@ mod properties {
             BufferProblem::new(
                 specs
                     .into_iter()
-                    .map(|(units, start, len, align_pow)| Buffer {
-                        id: BufferId(0),
-                        origin: BufferOrigin::Instance,
-                        name: String::new(),
-                        size_bytes: units * 16 + if units % 3 == 1 { 8 } else { 0 },
-                        align_bytes: 8 << align_pow,
-                        live: start..start + len,
+                    .map(|(units, start, len, align_pow)| {
+                        let size = units * 16 + if units % 3 == 1 { 8 } else { 0 };
+                        Buffer::instance("", size, 8 << align_pow, start..start + len)
                     })
                     .collect(),
             )
