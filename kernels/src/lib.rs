@@ -1,9 +1,21 @@
 //! int8 kernels and the compiled-program interpreter of arenaplan.
 //!
-//! `#![no_std]` and allocation-free: this is the crate firmware links.
+//! `#![no_std]` and allocation-free: this is the crate firmware links. The [`reference`] kernels reproduce
+//! TFLM's reference kernels bit for bit; a [`Program`] lists the steps of a whole model with every parameter
+//! precomputed, and [`run`] executes it in one caller-provided arena.
 #![no_std]
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "std")]
 extern crate std;
+
+mod error;
+mod interpreter;
+pub mod program;
+pub mod quant;
+pub mod reference;
+
+pub use error::KernelError;
+pub use interpreter::{input_mut, output, run};
+pub use program::{KernelId, Operand, Program, Slice, Step, StepParams};

@@ -10,6 +10,7 @@ pub mod lowering;
 pub mod minimalloc_csv;
 pub mod plan;
 pub mod problem;
+pub mod program;
 pub mod request;
 pub mod strategy;
 pub mod tflite;

@@ -1,0 +1,257 @@
+//! The compiled program: a flat list of steps, each a kernel with precomputed integer parameters and the
+//! places of its operands, run in one arena by [`run`](crate::run).
+//!
+//! Operands are byte ranges of three blobs: the arena (activations and scratch), the model file (weights and
+//! biases, borrowed from the `.tflite`, never copied) and a precomputed blob (per-channel multipliers and
+//! shifts, little-endian `i32`). Everything a step needs is here, computed before inference, so the RAM an
+//! inference uses is the arena alone. A step is plain data, constructible in a `static`, so a plan can be
+//! exported as Rust constants for firmware.
+//!
+//! Room to grow without redesign: an aliasing step is one whose output range equals an input range (a kernel
+//! that supports running in place says so in [`KernelId::in_place`]); a reshape that is a view emits no step at
+//! all; a fused step is a new [`KernelId`] with its own parameters and ring buffers as scratch.
+
+/// A byte range of one of the program's blobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Slice {
+    /// First byte.
+    pub offset: u32,
+    /// Length in bytes.
+    pub len: u32,
+}
+
+impl Slice {
+    /// The range as `usize`s, if it does not overflow.
+    pub fn range(&self) -> Option<core::ops::Range<usize>> {
+        let start = self.offset as usize;
+        Some(start..start.checked_add(self.len as usize)?)
+    }
+}
+
+/// Where an operand lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Operand {
+    /// Not used by this step.
+    #[default]
+    None,
+    /// A range of the arena.
+    Arena(Slice),
+    /// A range of the model file (constant weights and biases).
+    Model(Slice),
+    /// A range of the precomputed blob (requantisation multipliers and shifts).
+    Precomputed(Slice),
+}
+
+/// The closed set of kernels. Sizing and dispatch both match on it, so they cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum KernelId {
+    /// Reference CONV_2D.
+    Conv2dS8,
+    /// Reference DEPTHWISE_CONV_2D.
+    DepthwiseConv2dS8,
+    /// Reference FULLY_CONNECTED.
+    FullyConnectedS8,
+    /// Reference ADD with broadcasting.
+    AddS8,
+    /// Reference AVERAGE_POOL_2D.
+    AvgPool2dS8,
+    /// Reference MAX_POOL_2D.
+    MaxPool2dS8,
+    /// A byte copy (RESHAPE).
+    CopyS8,
+}
+
+impl KernelId {
+    /// The CMSIS-NN-style name.
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelId::Conv2dS8 => "conv2d_s8",
+            KernelId::DepthwiseConv2dS8 => "dwconv2d_s8",
+            KernelId::FullyConnectedS8 => "fully_connected_s8",
+            KernelId::AddS8 => "add_s8",
+            KernelId::AvgPool2dS8 => "avgpool2d_s8",
+            KernelId::MaxPool2dS8 => "maxpool2d_s8",
+            KernelId::CopyS8 => "copy_s8",
+        }
+    }
+
+    /// Whether the kernel may write its output over its first input (same range).
+    pub fn in_place(self) -> bool {
+        matches!(self, KernelId::CopyS8)
+    }
+}
+
+/// Parameters of the convolutions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ConvParams {
+    /// Input shape `[n, h, w, c]`.
+    pub input: [u32; 4],
+    /// Output shape `[n, h, w, c]`.
+    pub output: [u32; 4],
+    /// Filter height.
+    pub filter_h: u32,
+    /// Filter width.
+    pub filter_w: u32,
+    /// Vertical stride.
+    pub stride_h: u32,
+    /// Horizontal stride.
+    pub stride_w: u32,
+    /// Vertical dilation.
+    pub dilation_h: u32,
+    /// Horizontal dilation.
+    pub dilation_w: u32,
+    /// Rows of padding above.
+    pub pad_h: u32,
+    /// Columns of padding on the left.
+    pub pad_w: u32,
+    /// Output channels per input channel (depthwise only).
+    pub depth_multiplier: u32,
+    /// `-input_zero_point`.
+    pub input_offset: i32,
+    /// `output_zero_point`.
+    pub output_offset: i32,
+    /// Lower clamp (fused activation).
+    pub act_min: i32,
+    /// Upper clamp.
+    pub act_max: i32,
+}
+
+/// Parameters of FULLY_CONNECTED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct FullyConnectedParams {
+    /// Rows of the input.
+    pub batches: u32,
+    /// Input features.
+    pub depth: u32,
+    /// Output features.
+    pub units: u32,
+    /// `-input_zero_point`.
+    pub input_offset: i32,
+    /// `-filter_zero_point`.
+    pub filter_offset: i32,
+    /// `output_zero_point`.
+    pub output_offset: i32,
+    /// Lower clamp.
+    pub act_min: i32,
+    /// Upper clamp.
+    pub act_max: i32,
+}
+
+/// Parameters of ADD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct AddParams {
+    /// First input shape (4-D, 1 where it broadcasts).
+    pub input1: [u32; 4],
+    /// Second input shape.
+    pub input2: [u32; 4],
+    /// Output shape.
+    pub output: [u32; 4],
+    /// Headroom bits (20).
+    pub left_shift: i32,
+    /// `-zero_point` of the first input.
+    pub input1_offset: i32,
+    /// Multiplier of the first input.
+    pub input1_multiplier: i32,
+    /// Shift of the first input.
+    pub input1_shift: i32,
+    /// `-zero_point` of the second input.
+    pub input2_offset: i32,
+    /// Multiplier of the second input.
+    pub input2_multiplier: i32,
+    /// Shift of the second input.
+    pub input2_shift: i32,
+    /// Output multiplier.
+    pub output_multiplier: i32,
+    /// Output shift.
+    pub output_shift: i32,
+    /// `output_zero_point`.
+    pub output_offset: i32,
+    /// Lower clamp.
+    pub act_min: i32,
+    /// Upper clamp.
+    pub act_max: i32,
+}
+
+/// Parameters of the pooling kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct PoolParams {
+    /// Input shape `[n, h, w, c]`.
+    pub input: [u32; 4],
+    /// Output shape.
+    pub output: [u32; 4],
+    /// Window height.
+    pub filter_h: u32,
+    /// Window width.
+    pub filter_w: u32,
+    /// Vertical stride.
+    pub stride_h: u32,
+    /// Horizontal stride.
+    pub stride_w: u32,
+    /// Rows of padding above.
+    pub pad_h: u32,
+    /// Columns of padding on the left.
+    pub pad_w: u32,
+    /// Lower clamp.
+    pub act_min: i32,
+    /// Upper clamp.
+    pub act_max: i32,
+}
+
+/// The parameters of one step, one variant per parameter layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum StepParams {
+    /// Convolutions.
+    Conv(ConvParams),
+    /// Fully connected.
+    FullyConnected(FullyConnectedParams),
+    /// ADD.
+    Add(AddParams),
+    /// Pooling.
+    Pool(PoolParams),
+    /// No parameters.
+    None,
+}
+
+/// Most operands a step takes (data, weights, bias, multipliers, shifts).
+pub const MAX_OPERANDS: usize = 5;
+
+/// One kernel invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Step {
+    /// The kernel.
+    pub kernel: KernelId,
+    /// Its parameters.
+    pub params: StepParams,
+    /// Its operands, in the kernel's order (unused ones are [`Operand::None`]).
+    pub inputs: [Operand; MAX_OPERANDS],
+    /// Where it writes, in the arena.
+    pub output: Slice,
+    /// Its scratch buffer in the arena, if it needs one.
+    pub scratch: Option<Slice>,
+}
+
+/// A whole model, ready to run in one arena.
+#[derive(Debug, Clone, Copy)]
+pub struct Program<'a> {
+    /// The steps, in execution order.
+    pub steps: &'a [Step],
+    /// The model file (weights and biases are read from it).
+    pub model: &'a [u8],
+    /// The precomputed constants.
+    pub precomputed: &'a [u8],
+    /// The arena the program needs.
+    pub arena_bytes: u32,
+    /// Where the model inputs go, in the arena.
+    pub inputs: &'a [Slice],
+    /// Where the model outputs are, in the arena.
+    pub outputs: &'a [Slice],
+}

@@ -1,0 +1,87 @@
+//! CONV_2D and DEPTHWISE_CONV_2D, int8 with per-channel requantisation (`conv2d_s8`, `dwconv2d_s8`).
+
+use super::{clamp_s8, le_i32};
+use crate::program::ConvParams;
+use crate::quant::multiply_by_quantized_multiplier;
+use crate::KernelError;
+
+/// Scratch bytes of the reference convolutions: none.
+pub fn conv2d_s8_scratch_bytes(_params: &ConvParams) -> usize {
+    0
+}
+
+/// Run a convolution. `depthwise` selects DEPTHWISE_CONV_2D (filter `[1, kh, kw, cout]`, `cout = cin *
+/// depth_multiplier`) instead of CONV_2D (filter `[cout, kh, kw, cin]`). `bias` holds `cout` little-endian
+/// `i32`s or is empty; `multipliers` and `shifts` hold `cout` little-endian `i32`s each.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_s8(
+    p: &ConvParams,
+    depthwise: bool,
+    input: &[u8],
+    filter: &[u8],
+    bias: &[u8],
+    multipliers: &[u8],
+    shifts: &[u8],
+    output: &mut [u8],
+) -> Result<(), KernelError> {
+    let [batches, in_h, in_w, in_c] = p.input.map(|d| d as usize);
+    let [_, out_h, out_w, out_c] = p.output.map(|d| d as usize);
+    let (k_h, k_w) = (p.filter_h as usize, p.filter_w as usize);
+    let filter_len = if depthwise { k_h * k_w * out_c } else { out_c * k_h * k_w * in_c };
+    let ok = input.len() == batches * in_h * in_w * in_c
+        && output.len() == batches * out_h * out_w * out_c
+        && filter.len() == filter_len
+        && (bias.is_empty() || bias.len() == 4 * out_c)
+        && multipliers.len() == 4 * out_c
+        && shifts.len() == 4 * out_c
+        && (!depthwise || out_c == in_c * p.depth_multiplier as usize)
+        && p.stride_h > 0
+        && p.stride_w > 0;
+    if !ok {
+        return Err(KernelError::BadLength { kernel: if depthwise { "dwconv2d_s8" } else { "conv2d_s8" } });
+    }
+    let (stride_h, stride_w) = (p.stride_h as isize, p.stride_w as isize);
+    let (dil_h, dil_w) = (p.dilation_h as isize, p.dilation_w as isize);
+    for b in 0..batches {
+        for oy in 0..out_h {
+            for ox in 0..out_w {
+                let y0 = oy as isize * stride_h - p.pad_h as isize;
+                let x0 = ox as isize * stride_w - p.pad_w as isize;
+                for oc in 0..out_c {
+                    let mut acc: i32 = 0;
+                    for ky in 0..k_h {
+                        let y = y0 + ky as isize * dil_h;
+                        if y < 0 || y >= in_h as isize {
+                            continue;
+                        }
+                        for kx in 0..k_w {
+                            let x = x0 + kx as isize * dil_w;
+                            if x < 0 || x >= in_w as isize {
+                                continue;
+                            }
+                            let pixel = ((b * in_h + y as usize) * in_w + x as usize) * in_c;
+                            if depthwise {
+                                let ic = oc / p.depth_multiplier as usize;
+                                let w = filter[(ky * k_w + kx) * out_c + oc] as i8 as i32;
+                                acc += w * (input[pixel + ic] as i8 as i32 + p.input_offset);
+                            } else {
+                                let row = ((oc * k_h + ky) * k_w + kx) * in_c;
+                                for ic in 0..in_c {
+                                    let w = filter[row + ic] as i8 as i32;
+                                    acc += w * (input[pixel + ic] as i8 as i32 + p.input_offset);
+                                }
+                            }
+                        }
+                    }
+                    if !bias.is_empty() {
+                        acc += le_i32(bias, oc);
+                    }
+                    let scaled = multiply_by_quantized_multiplier(acc, le_i32(multipliers, oc), le_i32(shifts, oc));
+                    output[((b * out_h + oy) * out_w + ox) * out_c + oc] =
+                        clamp_s8(scaled + p.output_offset, p.act_min, p.act_max);
+                }
+            }
+        }
+    }
+    Ok(())
+}

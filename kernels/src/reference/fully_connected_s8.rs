@@ -1,0 +1,52 @@
+//! FULLY_CONNECTED, int8, per-tensor or per-channel requantisation (`fully_connected_s8`).
+
+use super::{clamp_s8, le_i32};
+use crate::program::FullyConnectedParams;
+use crate::quant::multiply_by_quantized_multiplier;
+use crate::KernelError;
+
+/// Scratch bytes of the reference fully connected kernel: none.
+pub fn fully_connected_s8_scratch_bytes(_params: &FullyConnectedParams) -> usize {
+    0
+}
+
+/// `output[b, o] = requant(sum_i (w[o, i] + filter_offset) * (x[b, i] + input_offset) + bias[o])`.
+/// `multipliers`/`shifts` hold one little-endian `i32` (per tensor) or `units` of them (per channel).
+pub fn fully_connected_s8(
+    p: &FullyConnectedParams,
+    input: &[u8],
+    weights: &[u8],
+    bias: &[u8],
+    multipliers: &[u8],
+    shifts: &[u8],
+    output: &mut [u8],
+) -> Result<(), KernelError> {
+    let (batches, depth, units) = (p.batches as usize, p.depth as usize, p.units as usize);
+    let per_channel = multipliers.len() == 4 * units && units > 1;
+    let ok = input.len() == batches * depth
+        && weights.len() == units * depth
+        && output.len() == batches * units
+        && (bias.is_empty() || bias.len() == 4 * units)
+        && (multipliers.len() == 4 || multipliers.len() == 4 * units)
+        && shifts.len() == multipliers.len();
+    if !ok {
+        return Err(KernelError::BadLength { kernel: "fully_connected_s8" });
+    }
+    for b in 0..batches {
+        let x = &input[b * depth..(b + 1) * depth];
+        for o in 0..units {
+            let w = &weights[o * depth..(o + 1) * depth];
+            let mut acc: i32 = 0;
+            for i in 0..depth {
+                acc += (w[i] as i8 as i32 + p.filter_offset) * (x[i] as i8 as i32 + p.input_offset);
+            }
+            if !bias.is_empty() {
+                acc += le_i32(bias, o);
+            }
+            let q = if per_channel { o } else { 0 };
+            let scaled = multiply_by_quantized_multiplier(acc, le_i32(multipliers, q), le_i32(shifts, q));
+            output[b * units + o] = clamp_s8(scaled + p.output_offset, p.act_min, p.act_max);
+        }
+    }
+    Ok(())
+}

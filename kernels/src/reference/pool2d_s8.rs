@@ -1,0 +1,52 @@
+//! AVERAGE_POOL_2D and MAX_POOL_2D, int8 (`avgpool2d_s8`, `maxpool2d_s8`).
+
+use super::clamp_s8;
+use crate::program::PoolParams;
+use crate::KernelError;
+
+/// Scratch bytes of the reference pooling kernels: none.
+pub fn pool2d_s8_scratch_bytes(_params: &PoolParams) -> usize {
+    0
+}
+
+/// Pool over windows clipped to the image (padding is never counted). `average` selects the rounded mean
+/// (TFLite's rounding: half away from zero), else the maximum.
+pub fn pool2d_s8(p: &PoolParams, average: bool, input: &[u8], output: &mut [u8]) -> Result<(), KernelError> {
+    let [batches, in_h, in_w, ch] = p.input.map(|d| d as usize);
+    let [_, out_h, out_w, out_c] = p.output.map(|d| d as usize);
+    if input.len() != batches * in_h * in_w * ch || output.len() != batches * out_h * out_w * ch || out_c != ch {
+        return Err(KernelError::BadLength { kernel: if average { "avgpool2d_s8" } else { "maxpool2d_s8" } });
+    }
+    for b in 0..batches {
+        for oy in 0..out_h {
+            for ox in 0..out_w {
+                let y0 = (oy * p.stride_h as usize) as isize - p.pad_h as isize;
+                let x0 = (ox * p.stride_w as usize) as isize - p.pad_w as isize;
+                let ys = y0.max(0) as usize..((y0 + p.filter_h as isize).min(in_h as isize)).max(0) as usize;
+                let xs = x0.max(0) as usize..((x0 + p.filter_w as isize).min(in_w as isize)).max(0) as usize;
+                for c in 0..ch {
+                    let (mut sum, mut max, mut count) = (0i32, i32::MIN, 0i32);
+                    for y in ys.clone() {
+                        for x in xs.clone() {
+                            let v = input[((b * in_h + y) * in_w + x) * ch + c] as i8 as i32;
+                            sum += v;
+                            max = max.max(v);
+                            count += 1;
+                        }
+                    }
+                    let value = if !average {
+                        max
+                    } else if count == 0 {
+                        0
+                    } else if sum > 0 {
+                        (sum + count / 2) / count
+                    } else {
+                        (sum - count / 2) / count
+                    };
+                    output[((b * out_h + oy) * out_w + ox) * ch + c] = clamp_s8(value, p.act_min, p.act_max);
+                }
+            }
+        }
+    }
+    Ok(())
+}

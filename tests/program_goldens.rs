@@ -1,0 +1,137 @@
+//! Whole models run in one arena from a plan, compared bit for bit with TFLM's outputs (the goldens in
+//! `datasets/golden/`, produced by TFLM's Python interpreter).
+
+use arenaplan::datasets;
+use arenaplan::kernels::{self, KernelError};
+use arenaplan::planner::program::{compile, CompileError};
+use arenaplan::planner::{Graph, Plan, PlanRequest};
+use arenaplan::strategies::strategy_by_name;
+use proptest::prelude::*;
+
+fn greedy_plan(graph: &Graph<'_>) -> Plan {
+    strategy_by_name("greedy-by-size").unwrap().plan(graph, &PlanRequest::default()).unwrap()
+}
+
+/// Run every golden sample of `name` with `plan`; `Err` names the first mismatch.
+fn check_goldens(name: &str, bytes: &[u8], graph: &Graph<'_>, plan: &Plan) -> Result<usize, String> {
+    let compiled = compile(graph, plan).map_err(|e| format!("{name}: {e}"))?;
+    let program = compiled.program(bytes);
+    let goldens = datasets::goldens(name).unwrap();
+    assert!(!goldens.is_empty(), "{name} has no golden samples");
+    for g in &goldens {
+        let mut arena = vec![0u8; program.arena_bytes as usize];
+        for (i, input) in g.inputs.iter().enumerate() {
+            let slot = kernels::input_mut(&program, &mut arena, i).expect("input slot");
+            assert_eq!(slot.len(), input.len(), "{name}: input {i} size");
+            slot.iter_mut().zip(input).for_each(|(s, &v)| *s = v as u8);
+        }
+        kernels::run(&program, &mut arena).map_err(|e| format!("{name}: {e}"))?;
+        for (j, expected) in g.outputs.iter().enumerate() {
+            let got: Vec<i8> = kernels::output(&program, &arena, j).unwrap().iter().map(|&b| b as i8).collect();
+            if let Some(k) = got.iter().zip(expected).position(|(a, b)| a != b) {
+                return Err(format!(
+                    "{name} sample {} output {j}: first difference at {k}: ours {} TFLM {}",
+                    g.sample, got[k], expected[k]
+                ));
+            }
+            assert_eq!(got.len(), expected.len(), "{name}: output {j} length");
+        }
+    }
+    Ok(goldens.len())
+}
+
+/// Single-op models whose every operator the reference set implements: each must compile and match TFLM.
+const MUST_MATCH: &[&str] = &[
+    "op_add_broadcast",
+    "op_add_relu",
+    "op_avgpool_same",
+    "op_avgpool_valid",
+    "op_conv_1x1_relu6",
+    "op_conv_dilation2",
+    "op_conv_relu",
+    "op_conv_stride2_same",
+    "op_conv_valid_13x11_k3x2",
+    "op_dwconv_3x3",
+    "op_dwconv_mult2",
+    "op_dwconv_stride2",
+    "op_fully_connected",
+    "op_maxpool",
+    "op_reshape",
+    "fc_autoencoder_640",
+];
+
+#[test]
+fn every_supported_zoo_model_matches_tflm_bit_for_bit() {
+    let mut unsupported = Vec::new();
+    let mut failures = Vec::new();
+    let mut matched = Vec::new();
+    for name in datasets::model_names() {
+        let bytes = datasets::model_bytes(&name).unwrap();
+        let graph = Graph::from_bytes(&bytes).unwrap();
+        let plan = greedy_plan(&graph);
+        match compile(&graph, &plan) {
+            Err(CompileError::Unsupported { name: op, .. }) => {
+                assert!(!MUST_MATCH.contains(&name.as_str()), "{name} should compile but {op} is unsupported");
+                unsupported.push(format!("{name} ({op})"));
+                continue;
+            }
+            Err(e) => panic!("{name}: {e}"),
+            Ok(_) => {}
+        }
+        match check_goldens(&name, &bytes, &graph, &plan) {
+            Ok(samples) => matched.push(format!("{name} ({samples} samples)")),
+            Err(e) => failures.push(e),
+        }
+    }
+    println!("bit-exact with TFLM: {}", matched.join(", "));
+    println!("not yet supported: {}", unsupported.join(", "));
+    assert!(failures.is_empty(), "outputs differ from TFLM's:\n{}", failures.join("\n"));
+    for name in MUST_MATCH {
+        assert!(matched.iter().any(|m| m.starts_with(&format!("{name} "))), "{name} did not run");
+    }
+}
+
+#[test]
+fn an_arena_smaller_than_the_plan_is_an_error() {
+    let bytes = datasets::model_bytes("fc_autoencoder_640").unwrap();
+    let graph = Graph::from_bytes(&bytes).unwrap();
+    let compiled = compile(&graph, &greedy_plan(&graph)).unwrap();
+    let program = compiled.program(&bytes);
+    let mut arena = vec![0u8; program.arena_bytes as usize - 1];
+    assert!(matches!(kernels::run(&program, &mut arena), Err(KernelError::ArenaTooSmall { .. })));
+}
+
+#[test]
+fn a_plan_the_validator_rejects_is_never_compiled() {
+    let bytes = datasets::model_bytes("fc_autoencoder_640").unwrap();
+    let graph = Graph::from_bytes(&bytes).unwrap();
+    let mut plan = greedy_plan(&graph);
+    // Put every buffer at offset 0: buffers alive together now overlap.
+    plan.offsets.iter_mut().for_each(|o| *o = 0);
+    plan.arena_bytes = plan.problem.buffers.iter().map(|b| b.size_bytes).max().unwrap();
+    assert!(matches!(compile(&graph, &plan), Err(CompileError::Invalid(_))));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// Any valid plan gives the same outputs: first fit over a random buffer order.
+    #[test]
+    fn random_valid_plans_give_identical_outputs(seed in any::<u64>(), model in 0usize..3) {
+        let name = ["fc_autoencoder_640", "op_add_broadcast", "op_conv_stride2_same"][model];
+        let bytes = datasets::model_bytes(name).unwrap();
+        let graph = Graph::from_bytes(&bytes).unwrap();
+        let mut plan = greedy_plan(&graph);
+        let n = plan.problem.buffers.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut state = seed | 1;
+        for i in (1..n).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            order.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        plan.offsets = arenaplan::strategies::greedy::first_fit_in_order(&plan.problem, &order);
+        plan.arena_bytes = arenaplan::planner::plan::arena_bytes_of(&plan.problem, &plan.offsets);
+        prop_assert!(check_goldens(name, &bytes, &graph, &plan).is_ok());
+    }
+}
