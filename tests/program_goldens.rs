@@ -58,6 +58,17 @@ const MUST_MATCH: &[&str] = &[
     "op_maxpool",
     "op_reshape",
     "fc_autoencoder_640",
+    "op_mean_hw",
+    "op_mul_broadcast",
+    "op_pad",
+    "op_softmax",
+    "op_concat",
+    "mobilenet_v1_025_96",
+    "mobilenet_v2_030_80_1000",
+    "mobilenet_v2_035_96",
+    "resnet8_32",
+    "ds_cnn_49x10",
+    "squeezenet_mini",
 ];
 
 #[test]

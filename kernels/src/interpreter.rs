@@ -1,7 +1,7 @@
 //! Runs a [`Program`] in one caller-provided arena, with no allocation.
 
 use crate::program::{KernelId, Operand, Program, Slice, Step, StepParams};
-use crate::reference::{conv2d_s8, elementwise_s8, fully_connected_s8, pool2d_s8};
+use crate::reference::{conv2d_s8, elementwise_s8, fully_connected_s8, pool2d_s8, reduce_s8, softmax_s8};
 use crate::KernelError;
 
 fn blob<'a>(program: &Program<'a>, arena: &'a [u8], operand: Operand, step: usize) -> Result<&'a [u8], KernelError> {
@@ -70,6 +70,11 @@ fn run_step(program: &Program<'_>, arena: &mut [u8], index: usize, step: &Step) 
         (KernelId::AvgPool2dS8, StepParams::Pool(p)) => pool2d_s8::pool2d_s8(p, true, a, output),
         (KernelId::MaxPool2dS8, StepParams::Pool(p)) => pool2d_s8::pool2d_s8(p, false, a, output),
         (KernelId::CopyS8, _) => elementwise_s8::copy_s8(a, output),
+        (KernelId::MeanS8, StepParams::Mean(p)) => reduce_s8::mean_s8(p, a, output),
+        (KernelId::SoftmaxS8, StepParams::Softmax(p)) => softmax_s8::softmax_s8(p, a, output),
+        (KernelId::MulS8, StepParams::Mul(p)) => elementwise_s8::mul_s8(p, a, b, output),
+        (KernelId::PadS8, StepParams::Pad(p)) => elementwise_s8::pad_s8(p, a, output),
+        (KernelId::ConcatS8, StepParams::Concat(p)) => elementwise_s8::concat_s8(p, &[a, b, c, d], output),
         _ => Err(KernelError::BadOperand { step: index }),
     }
 }

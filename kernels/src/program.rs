@@ -62,6 +62,16 @@ pub enum KernelId {
     MaxPool2dS8,
     /// A byte copy (RESHAPE).
     CopyS8,
+    /// Reference MEAN over height and width.
+    MeanS8,
+    /// Reference SOFTMAX.
+    SoftmaxS8,
+    /// Reference MUL with broadcasting.
+    MulS8,
+    /// PAD with a constant.
+    PadS8,
+    /// CONCATENATION (all inputs share the output's quantisation).
+    ConcatS8,
 }
 
 impl KernelId {
@@ -75,6 +85,11 @@ impl KernelId {
             KernelId::AvgPool2dS8 => "avgpool2d_s8",
             KernelId::MaxPool2dS8 => "maxpool2d_s8",
             KernelId::CopyS8 => "copy_s8",
+            KernelId::MeanS8 => "mean_s8",
+            KernelId::SoftmaxS8 => "softmax_s8",
+            KernelId::MulS8 => "mul_s8",
+            KernelId::PadS8 => "pad_s8",
+            KernelId::ConcatS8 => "concat_s8",
         }
     }
 
@@ -204,6 +219,88 @@ pub struct PoolParams {
     pub act_max: i32,
 }
 
+/// Parameters of MEAN over height and width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct MeanParams {
+    /// Input shape `[n, h, w, c]`.
+    pub input: [u32; 4],
+    /// Input zero point.
+    pub input_zero_point: i32,
+    /// Output zero point.
+    pub output_zero_point: i32,
+    /// Multiplier of `input_scale / output_scale`.
+    pub multiplier: i32,
+    /// Its shift.
+    pub shift: i32,
+}
+
+/// Parameters of SOFTMAX.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct SoftmaxParams {
+    /// Length of the softmax dimension (the last).
+    pub depth: u32,
+    /// Multiplier of `beta * input_scale` in Q5.26.
+    pub input_multiplier: i32,
+    /// Its left shift.
+    pub input_left_shift: i32,
+    /// Differences to the row maximum below this give 0.
+    pub diff_min: i32,
+}
+
+/// Parameters of MUL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct MulParams {
+    /// First input shape (4-D, 1 where it broadcasts).
+    pub input1: [u32; 4],
+    /// Second input shape.
+    pub input2: [u32; 4],
+    /// Output shape.
+    pub output: [u32; 4],
+    /// `-zero_point` of the first input.
+    pub input1_offset: i32,
+    /// `-zero_point` of the second input.
+    pub input2_offset: i32,
+    /// `output_zero_point`.
+    pub output_offset: i32,
+    /// Multiplier of `s1 * s2 / s_out`.
+    pub multiplier: i32,
+    /// Its shift.
+    pub shift: i32,
+    /// Lower clamp.
+    pub act_min: i32,
+    /// Upper clamp.
+    pub act_max: i32,
+}
+
+/// Parameters of PAD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct PadParams {
+    /// Input shape (4-D).
+    pub input: [u32; 4],
+    /// Output shape.
+    pub output: [u32; 4],
+    /// Padding before each dimension.
+    pub before: [u32; 4],
+    /// The padding value.
+    pub value: i32,
+}
+
+/// Parameters of CONCATENATION.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ConcatParams {
+    /// Product of the dimensions before the axis.
+    pub outer: u32,
+    /// Bytes each input contributes per outer index.
+    pub chunks: [u32; 4],
+    /// Number of inputs.
+    pub count: u32,
+}
+
 /// The parameters of one step, one variant per parameter layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -216,6 +313,16 @@ pub enum StepParams {
     Add(AddParams),
     /// Pooling.
     Pool(PoolParams),
+    /// MEAN.
+    Mean(MeanParams),
+    /// SOFTMAX.
+    Softmax(SoftmaxParams),
+    /// MUL.
+    Mul(MulParams),
+    /// PAD.
+    Pad(PadParams),
+    /// CONCATENATION.
+    Concat(ConcatParams),
     /// No parameters.
     None,
 }

@@ -2,8 +2,8 @@
 //! (requantisation multipliers and shifts, padding, activation ranges) is computed here, once, on the host.
 
 use arenaplan_kernels::program::{
-    AddParams, ConvParams, FullyConnectedParams, KernelId, Operand, PoolParams, Program, Slice, Step, StepParams,
-    MAX_OPERANDS,
+    AddParams, ConcatParams, ConvParams, FullyConnectedParams, KernelId, MeanParams, MulParams, Operand, PadParams,
+    PoolParams, Program, Slice, SoftmaxParams, Step, StepParams, MAX_OPERANDS,
 };
 
 use crate::graph::{Graph, OpId, TensorId};
@@ -178,6 +178,12 @@ impl<'a> Compiler<'_, 'a> {
             .as_ref()
             .ok_or_else(|| Self::bad(op, format!("tensor {t} is not quantised")))?;
         Ok((q.scales.clone(), q.zero_points.first().copied().unwrap_or(0) as i32))
+    }
+
+    /// The values of a constant int32 tensor.
+    fn constant_i32s(&self, op: usize, t: usize) -> Result<Vec<i32>, CompileError> {
+        let data = self.tensor(t).data.ok_or_else(|| Self::bad(op, format!("tensor {t} is not constant")))?;
+        Ok(data.chunks_exact(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
     }
 
     fn shape4(&self, op: usize, t: usize) -> Result<[u32; 4], CompileError> {
@@ -356,6 +362,106 @@ impl<'a> Compiler<'_, 'a> {
                     KernelId::MaxPool2dS8
                 };
                 (kernel, StepParams::Pool(p))
+            }
+            OpKind::Mean(_) => {
+                let x = need(0)?;
+                let axes = self.constant_i32s(op, need(1)?)?;
+                let mut sorted = axes.clone();
+                sorted.sort_unstable();
+                if self.tensor(x).shape.len() != 4 || sorted != [1, 2] {
+                    return Err(Self::bad(
+                        op,
+                        format!("MEAN over axes {axes:?} of a non-4-D tensor is not implemented"),
+                    ));
+                }
+                let (in_scales, in_zp) = self.quant(op, x)?;
+                let (multiplier, shift) = quantize_multiplier(in_scales[0] as f64 / out_scale as f64);
+                inputs[0] = self.operand(op, Some(x))?;
+                let p = MeanParams {
+                    input: self.shape4(op, x)?,
+                    input_zero_point: in_zp,
+                    output_zero_point: out_zp,
+                    multiplier,
+                    shift,
+                };
+                (KernelId::MeanS8, StepParams::Mean(p))
+            }
+            OpKind::Softmax(o) => {
+                let x = need(0)?;
+                let (in_scales, _) = self.quant(op, x)?;
+                let real = (o.beta as f64 * in_scales[0] as f64 * (1i64 << 26) as f64).min((1i64 << 31) as f64 - 1.0);
+                let (input_multiplier, input_left_shift) = quantize_multiplier(real);
+                let max_input_rescaled = 31.0 * (1i64 << 26) as f64 / (1i64 << input_left_shift) as f64;
+                inputs[0] = self.operand(op, Some(x))?;
+                let p = SoftmaxParams {
+                    depth: *self.tensor(x).shape.last().unwrap_or(&0) as u32,
+                    input_multiplier,
+                    input_left_shift,
+                    diff_min: -(max_input_rescaled.floor() as i32),
+                };
+                (KernelId::SoftmaxS8, StepParams::Softmax(p))
+            }
+            OpKind::Mul { activation } => {
+                let (a, b) = (need(0)?, need(1)?);
+                let ((sa, za), (sb, zb)) = (self.quant(op, a)?, self.quant(op, b)?);
+                let (multiplier, shift) = quantize_multiplier(sa[0] as f64 * sb[0] as f64 / out_scale as f64);
+                let (act_min, act_max) = activation_range_s8(activation, out_scale, out_zp);
+                inputs[0] = self.operand(op, Some(a))?;
+                inputs[1] = self.operand(op, Some(b))?;
+                let p = MulParams {
+                    input1: self.shape4(op, a)?,
+                    input2: self.shape4(op, b)?,
+                    output: self.shape4(op, out_t)?,
+                    input1_offset: -za,
+                    input2_offset: -zb,
+                    output_offset: out_zp,
+                    multiplier,
+                    shift,
+                    act_min,
+                    act_max,
+                };
+                (KernelId::MulS8, StepParams::Mul(p))
+            }
+            OpKind::Pad | OpKind::PadV2 => {
+                let x = need(0)?;
+                let pads = self.constant_i32s(op, need(1)?)?;
+                let rank = self.tensor(x).shape.len();
+                if pads.len() != 2 * rank || rank > 4 || pads.iter().any(|&v| v < 0) {
+                    return Err(Self::bad(op, format!("paddings {pads:?} do not fit a rank-{rank} input")));
+                }
+                let mut before = [0u32; 4];
+                for d in 0..rank {
+                    before[4 - rank + d] = pads[2 * d] as u32;
+                }
+                let value = match (operator.kind, input(2)) {
+                    (OpKind::PadV2, Some(v)) => {
+                        self.tensor(v).data.and_then(|d| d.first()).map(|&b| b as i8 as i32).unwrap_or(out_zp)
+                    }
+                    _ => out_zp,
+                };
+                inputs[0] = self.operand(op, Some(x))?;
+                let p = PadParams { input: self.shape4(op, x)?, output: self.shape4(op, out_t)?, before, value };
+                (KernelId::PadS8, StepParams::Pad(p))
+            }
+            OpKind::Concatenation(o) => {
+                let parts: Vec<usize> = operator.inputs.iter().flatten().copied().collect();
+                let out_shape = self.tensor(out_t).shape.clone();
+                let rank = out_shape.len() as i32;
+                let axis = if o.axis < 0 { o.axis + rank } else { o.axis };
+                if parts.len() > 4 || !(0..rank).contains(&axis) {
+                    return Err(Self::bad(op, format!("CONCATENATION of {} inputs on axis {}", parts.len(), o.axis)));
+                }
+                let outer: usize = out_shape[..axis as usize].iter().product();
+                let mut chunks = [0u32; 4];
+                for (k, &t) in parts.iter().enumerate() {
+                    if self.quant(op, t)? != (out_scales.clone(), out_zp) {
+                        return Err(Self::bad(op, "CONCATENATION of inputs with another quantisation than the output"));
+                    }
+                    chunks[k] = (self.tensor(t).elements() / outer.max(1)) as u32;
+                    inputs[k] = self.operand(op, Some(t))?;
+                }
+                let p = ConcatParams { outer: outer as u32, chunks, count: parts.len() as u32 };
+                (KernelId::ConcatS8, StepParams::Concat(p))
             }
             OpKind::Reshape => {
                 inputs[0] = self.operand(op, Some(need(0)?))?;

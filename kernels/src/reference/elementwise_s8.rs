@@ -60,3 +60,83 @@ pub fn copy_s8(input: &[u8], output: &mut [u8]) -> Result<(), KernelError> {
     output.copy_from_slice(input);
     Ok(())
 }
+
+/// Scratch bytes of MUL: none.
+pub fn mul_s8_scratch_bytes(_params: &crate::program::MulParams) -> usize {
+    0
+}
+
+/// TFLite's int8 MUL: `requant((a + a_offset) * (b + b_offset)) + output_offset`, with 4-D broadcasting.
+pub fn mul_s8(p: &crate::program::MulParams, a: &[u8], b: &[u8], output: &mut [u8]) -> Result<(), KernelError> {
+    let count = |d: [u32; 4]| d.iter().map(|&x| x as usize).product::<usize>();
+    let broadcastable = (0..4).all(|d| {
+        let o = p.output[d];
+        (p.input1[d] == o || p.input1[d] == 1) && (p.input2[d] == o || p.input2[d] == 1)
+    });
+    if !broadcastable || a.len() != count(p.input1) || b.len() != count(p.input2) || output.len() != count(p.output) {
+        return Err(KernelError::BadLength { kernel: "mul_s8" });
+    }
+    let [n, h, w, c] = p.output.map(|d| d as usize);
+    let mut out = 0;
+    for i0 in 0..n {
+        for i1 in 0..h {
+            for i2 in 0..w {
+                for i3 in 0..c {
+                    let idx = [i0, i1, i2, i3];
+                    let x = a[broadcast_offset(idx, p.input1)] as i8 as i32 + p.input1_offset;
+                    let y = b[broadcast_offset(idx, p.input2)] as i8 as i32 + p.input2_offset;
+                    let v = multiply_by_quantized_multiplier(x * y, p.multiplier, p.shift) + p.output_offset;
+                    output[out] = clamp_s8(v, p.act_min, p.act_max);
+                    out += 1;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// PAD: the input placed at `before` inside an output filled with `p.value`.
+pub fn pad_s8(p: &crate::program::PadParams, input: &[u8], output: &mut [u8]) -> Result<(), KernelError> {
+    let count = |d: [u32; 4]| d.iter().map(|&x| x as usize).product::<usize>();
+    let fits = (0..4).all(|d| p.before[d] + p.input[d] <= p.output[d]);
+    if !fits || input.len() != count(p.input) || output.len() != count(p.output) {
+        return Err(KernelError::BadLength { kernel: "pad_s8" });
+    }
+    output.fill(p.value as u8);
+    let [n, h, w, c] = p.input.map(|d| d as usize);
+    let [_, oh, ow, oc] = p.output.map(|d| d as usize);
+    let [bn, bh, bw, bc] = p.before.map(|d| d as usize);
+    for i0 in 0..n {
+        for i1 in 0..h {
+            for i2 in 0..w {
+                let src = ((i0 * h + i1) * w + i2) * c;
+                let dst = (((i0 + bn) * oh + i1 + bh) * ow + i2 + bw) * oc + bc;
+                output[dst..dst + c].copy_from_slice(&input[src..src + c]);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// CONCATENATION of up to four inputs: for each of `outer` rows, each input contributes `chunk[k]` bytes.
+pub fn concat_s8(p: &crate::program::ConcatParams, inputs: &[&[u8]], output: &mut [u8]) -> Result<(), KernelError> {
+    let k = p.count as usize;
+    let outer = p.outer as usize;
+    let row: usize = p.chunks[..k.min(4)].iter().map(|&c| c as usize).sum();
+    let ok = k <= 4
+        && inputs.len() >= k
+        && (0..k).all(|i| inputs[i].len() == outer * p.chunks[i] as usize)
+        && output.len() == outer * row;
+    if !ok {
+        return Err(KernelError::BadLength { kernel: "concat_s8" });
+    }
+    let mut at = 0;
+    for o in 0..outer {
+        for (i, input) in inputs.iter().enumerate().take(k) {
+            let len = p.chunks[i] as usize;
+            output[at..at + len].copy_from_slice(&input[o * len..(o + 1) * len]);
+            at += len;
+        }
+    }
+    Ok(())
+}

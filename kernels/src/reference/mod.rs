@@ -7,6 +7,8 @@ pub mod conv2d_s8;
 pub mod elementwise_s8;
 pub mod fully_connected_s8;
 pub mod pool2d_s8;
+pub mod reduce_s8;
+pub mod softmax_s8;
 
 /// Read the `i`-th little-endian `i32` of `bytes`.
 pub(crate) fn le_i32(bytes: &[u8], i: usize) -> i32 {
