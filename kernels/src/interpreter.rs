@@ -6,7 +6,7 @@ use crate::KernelError;
 
 fn blob<'a>(program: &Program<'a>, arena: &'a [u8], operand: Operand, step: usize) -> Result<&'a [u8], KernelError> {
     let (bytes, slice) = match operand {
-        Operand::None => return Ok(&[]),
+        Operand::Unused => return Ok(&[]),
         Operand::Arena(s) => (arena, s),
         Operand::Model(s) => (program.model, s),
         Operand::Precomputed(s) => (program.precomputed, s),
@@ -22,7 +22,7 @@ fn check(program: &Program<'_>, arena_len: usize) -> Result<(), KernelError> {
     let in_arena = |s: &Slice| s.range().is_some_and(|r| r.end <= program.arena_bytes as usize);
     for (i, step) in program.steps.iter().enumerate() {
         let operands_ok = step.inputs.iter().all(|op| match op {
-            Operand::None => true,
+            Operand::Unused => true,
             Operand::Arena(s) => in_arena(s),
             Operand::Model(s) => s.range().is_some_and(|r| r.end <= program.model.len()),
             Operand::Precomputed(s) => s.range().is_some_and(|r| r.end <= program.precomputed.len()),

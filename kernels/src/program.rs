@@ -35,7 +35,7 @@ impl Slice {
 pub enum Operand {
     /// Not used by this step.
     #[default]
-    None,
+    Unused,
     /// A range of the arena.
     Arena(Slice),
     /// A range of the model file (constant weights and biases).
@@ -338,7 +338,7 @@ pub struct Step {
     pub kernel: KernelId,
     /// Its parameters.
     pub params: StepParams,
-    /// Its operands, in the kernel's order (unused ones are [`Operand::None`]).
+    /// Its operands, in the kernel's order (unused ones are [`Operand::Unused`]).
     pub inputs: [Operand; MAX_OPERANDS],
     /// Where it writes, in the arena.
     pub output: Slice,

@@ -153,7 +153,7 @@ impl<'a> Compiler<'_, 'a> {
 
     /// An operand: the arena for planned tensors, the model bytes for constants.
     fn operand(&self, op: usize, t: Option<usize>) -> Result<Operand, CompileError> {
-        let Some(t) = t else { return Ok(Operand::None) };
+        let Some(t) = t else { return Ok(Operand::Unused) };
         match self.tensor(t).data {
             Some(data) => {
                 let offset = data.as_ptr() as usize - self.graph.model().bytes.as_ptr() as usize;
@@ -205,7 +205,7 @@ impl<'a> Compiler<'_, 'a> {
         let output = self.arena(op, out_t)?;
         let (out_scales, out_zp) = self.quant(op, out_t)?;
         let out_scale = out_scales[0];
-        let mut inputs = [Operand::None; MAX_OPERANDS];
+        let mut inputs = [Operand::Unused; MAX_OPERANDS];
         let (kernel, params) = match operator.kind {
             OpKind::Conv2d(_) | OpKind::DepthwiseConv2d(_) => {
                 let (x, w) = (need(0)?, need(1)?);

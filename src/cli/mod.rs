@@ -6,6 +6,7 @@ mod inspect;
 mod model_source;
 mod pack;
 mod plan;
+mod run;
 mod svg;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,8 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Place a MiniMalloc-format allocation instance (CSV) and write the solution.
     Pack(pack::PackArgs),
+    /// Run one inference of a model inside a plan, in one arena, and report the RAM it used.
+    Run(run::RunArgs),
     /// Export a validated plan: TFLM model with an offline plan, C header, JSON document or MiniMalloc CSV.
     Export(export::ExportArgs),
     /// Check a JSON plan (from `export --format json`) against its model with the independent validator.
@@ -42,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plan(args) => plan::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Pack(args) => pack::run(args),
+        Command::Run(args) => run::run(args),
         Command::Export(args) => export::run(args),
         Command::CheckPlan(args) => export::run_check(args),
         Command::Compare(args) => compare::run(args),

@@ -48,12 +48,7 @@ pub fn run(args: PackArgs) -> anyhow::Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     let csv = write_csv(&problem, Some(&packing.offsets));
     match &args.output {
-        Some(path) => {
-            // Write beside the target, then rename, so a failure never leaves a half-written file.
-            let tmp = path.with_extension("csv.partial");
-            std::fs::write(&tmp, csv).with_context(|| format!("cannot write {}", tmp.display()))?;
-            std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-        }
+        Some(path) => super::export::write_atomically(path, csv.as_bytes())?,
         None => print!("{csv}"),
     }
     eprintln!(

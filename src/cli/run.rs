@@ -1,0 +1,99 @@
+//! `arenaplan run`: one inference of a model inside a plan, in one arena.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use arenaplan_datasets as datasets;
+use arenaplan_kernels as kernels;
+use arenaplan_planner::program::compile;
+use arenaplan_planner::Graph;
+use clap::Args;
+
+use super::plan::{plan_checked, selected_strategies};
+use super::ModelSource;
+
+/// Arguments of `arenaplan run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A `.tflite` file or a zoo model name (default: the zoo's mobilenet_v2_030_80_1000).
+    model: Option<String>,
+    /// The strategy that plans the arena.
+    #[arg(long, short = 's', default_value = "greedy-by-size")]
+    strategy: String,
+    /// Raw int8 input (the model's first input, row-major); a seeded random input when absent.
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Where to write the raw int8 output (the model's first output).
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+    /// Seed of the random input.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// A seeded random int8 vector (xorshift: deterministic everywhere).
+fn random_input(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let source = ModelSource::resolve(args.model.as_deref())?;
+    let bytes = source.read()?;
+    let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
+    let request = source.request()?;
+    let strategy = selected_strategies(std::slice::from_ref(&args.strategy))?.remove(0);
+    let plan = plan_checked(strategy.as_ref(), &graph, &request)?;
+    let compiled = compile(&graph, &plan).context("cannot compile the plan to a program")?;
+    let program = compiled.program(&bytes);
+    let mut arena = vec![0u8; program.arena_bytes as usize];
+    let slot = kernels::input_mut(&program, &mut arena, 0).context("the model has no input")?;
+    let input = match &args.input {
+        Some(path) => std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+        None => random_input(slot.len(), args.seed),
+    };
+    if input.len() != slot.len() {
+        bail!("input has {} bytes, the model's first input needs {}", input.len(), slot.len());
+    }
+    slot.copy_from_slice(&input);
+    let started = Instant::now();
+    kernels::run(&program, &mut arena)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let out = kernels::output(&program, &arena, 0).context("the model has no output")?;
+    if let Some(path) = &args.output {
+        super::export::write_atomically(path, out)?;
+    }
+    let ram = program.arena_bytes as usize;
+    println!(
+        "model {} planned by {}: {} steps, {:.3} ms on this host",
+        source.name,
+        plan.meta.strategy,
+        program.steps.len(),
+        seconds * 1e3
+    );
+    println!(
+        "RAM: arena {ram} B (activations and scratch; the program's {} B of steps and constants stay in flash)",
+        compiled.constant_bytes()
+    );
+    match datasets::tflm_figures(&source.name) {
+        Some(f) => println!(
+            "TFLM: total {} B (head {} B + tail {} B); arenaplan needs {:+.1}%",
+            f.total_bytes,
+            f.head_bytes,
+            f.tail_bytes,
+            (ram as f64 - f.total_bytes as f64) * 100.0 / f.total_bytes as f64
+        ),
+        None => println!("TFLM: no reference figures for this model"),
+    }
+    let preview: Vec<String> = out.iter().take(16).map(|&b| (b as i8).to_string()).collect();
+    println!("output[0..{}]: {}", preview.len(), preview.join(" "));
+    Ok(())
+}
