@@ -1,6 +1,7 @@
 //! Shared helpers of arenaplan's criterion benches and of the `report` binary.
 #![warn(missing_docs)]
 
+pub mod execution;
 pub mod models;
 pub mod readme;
 pub mod strategies;

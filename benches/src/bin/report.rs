@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use arenaplan_benches::{models, readme, strategies};
+use arenaplan_benches::{execution, models, readme, strategies};
 use arenaplan_planner::PackLimits;
 
 fn repo_root() -> PathBuf {
@@ -28,6 +28,14 @@ fn main() -> anyhow::Result<()> {
     write_json(&results.join("models.json"), &rows)?;
     text = readme::replace_section(&text, "models", &models::render_markdown(&rows))
         .context("README.md lacks the report:models markers")?;
+
+    eprintln!("report: running every zoo network with the reference kernels ...");
+    let (rows, skipped) = execution::execution_rows("greedy-by-size", 11)?;
+    let (exact_rows, _) = execution::execution_rows("exact", 11)?;
+    let all: Vec<_> = rows.into_iter().chain(exact_rows).collect();
+    write_json(&results.join("execution.json"), &all)?;
+    text = readme::replace_section(&text, "execution", &execution::render_markdown(&all, &skipped))
+        .context("README.md lacks the report:execution markers")?;
 
     let seconds: u64 = std::env::var("REPORT_TIME_LIMIT_S").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
     eprintln!("report: every packer on the zoo and on generated instances ({seconds} s limit each) ...");
