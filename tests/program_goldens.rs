@@ -69,6 +69,8 @@ const MUST_MATCH: &[&str] = &[
     "resnet8_32",
     "ds_cnn_49x10",
     "squeezenet_mini",
+    "op_hard_swish",
+    "mobilenet_v3_mini",
 ];
 
 #[test]

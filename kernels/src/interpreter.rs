@@ -1,7 +1,9 @@
 //! Runs a [`Program`] in one caller-provided arena, with no allocation.
 
 use crate::program::{KernelId, Operand, Program, Slice, Step, StepParams};
-use crate::reference::{conv2d_s8, elementwise_s8, fully_connected_s8, pool2d_s8, reduce_s8, softmax_s8};
+use crate::reference::{
+    conv2d_s8, elementwise_s8, fully_connected_s8, hard_swish_s8, pool2d_s8, reduce_s8, softmax_s8,
+};
 use crate::KernelError;
 
 fn blob<'a>(program: &Program<'a>, arena: &'a [u8], operand: Operand, step: usize) -> Result<&'a [u8], KernelError> {
@@ -74,6 +76,7 @@ fn run_step(program: &Program<'_>, arena: &mut [u8], index: usize, step: &Step) 
         (KernelId::SoftmaxS8, StepParams::Softmax(p)) => softmax_s8::softmax_s8(p, a, output),
         (KernelId::MulS8, StepParams::Mul(p)) => elementwise_s8::mul_s8(p, a, b, output),
         (KernelId::PadS8, StepParams::Pad(p)) => elementwise_s8::pad_s8(p, a, output),
+        (KernelId::HardSwishS8, StepParams::HardSwish(p)) => hard_swish_s8::hard_swish_s8(p, a, output),
         (KernelId::ConcatS8, StepParams::Concat(p)) => elementwise_s8::concat_s8(p, &[a, b, c, d], output),
         _ => Err(KernelError::BadOperand { step: index }),
     }

@@ -72,6 +72,8 @@ pub enum KernelId {
     PadS8,
     /// CONCATENATION (all inputs share the output's quantisation).
     ConcatS8,
+    /// Reference HARD_SWISH.
+    HardSwishS8,
 }
 
 impl KernelId {
@@ -90,6 +92,7 @@ impl KernelId {
             KernelId::MulS8 => "mul_s8",
             KernelId::PadS8 => "pad_s8",
             KernelId::ConcatS8 => "concat_s8",
+            KernelId::HardSwishS8 => "hard_swish_s8",
         }
     }
 
@@ -301,6 +304,24 @@ pub struct ConcatParams {
     pub count: u32,
 }
 
+/// Parameters of HARD_SWISH (16-bit multipliers, as TFLite prepares them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct HardSwishParams {
+    /// Input zero point.
+    pub input_zero_point: i32,
+    /// Output zero point.
+    pub output_zero_point: i32,
+    /// Q15 multiplier from the high-resolution input scale to the "relu-ish" scale.
+    pub reluish_multiplier_fixedpoint_int16: i16,
+    /// Its exponent.
+    pub reluish_multiplier_exponent: i32,
+    /// Q15 multiplier from the high-resolution input scale to the output scale.
+    pub output_multiplier_fixedpoint_int16: i16,
+    /// Its exponent (never positive).
+    pub output_multiplier_exponent: i32,
+}
+
 /// The parameters of one step, one variant per parameter layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -323,6 +344,8 @@ pub enum StepParams {
     Pad(PadParams),
     /// CONCATENATION.
     Concat(ConcatParams),
+    /// HARD_SWISH.
+    HardSwish(HardSwishParams),
     /// No parameters.
     None,
 }

@@ -2,8 +2,8 @@
 //! (requantisation multipliers and shifts, padding, activation ranges) is computed here, once, on the host.
 
 use arenaplan_kernels::program::{
-    AddParams, ConcatParams, ConvParams, FullyConnectedParams, KernelId, MeanParams, MulParams, Operand, PadParams,
-    PoolParams, Program, Slice, SoftmaxParams, Step, StepParams, MAX_OPERANDS,
+    AddParams, ConcatParams, ConvParams, FullyConnectedParams, HardSwishParams, KernelId, MeanParams, MulParams,
+    Operand, PadParams, PoolParams, Program, Slice, SoftmaxParams, Step, StepParams, MAX_OPERANDS,
 };
 
 use crate::graph::{Graph, OpId, TensorId};
@@ -105,6 +105,16 @@ pub fn quantize_multiplier(real: f64) -> (i32, i32) {
         return (i32::MAX, 30);
     }
     (q_fixed as i32, shift)
+}
+
+/// A Q31 multiplier rounded to Q15, saturating (TFLite's `DownScaleInt32ToInt16Multiplier`).
+fn downscale_to_int16(multiplier: i32) -> i16 {
+    const ROUNDING: i32 = 1 << 15;
+    if multiplier >= i32::MAX - ROUNDING {
+        i16::MAX
+    } else {
+        ((multiplier + ROUNDING) >> 16) as i16
+    }
 }
 
 /// The int8 clamp range of a fused activation for an output of `scale` and `zero_point`.
@@ -462,6 +472,28 @@ impl<'a> Compiler<'_, 'a> {
                 }
                 let p = ConcatParams { outer: outer as u32, chunks, count: parts.len() as u32 };
                 (KernelId::ConcatS8, StepParams::Concat(p))
+            }
+            OpKind::HardSwish => {
+                let x = need(0)?;
+                let (in_scales, in_zp) = self.quant(op, x)?;
+                // TFLite prepares these in float, then widens to double.
+                let hires_input_scale = (1.0f32 / 128.0) * in_scales[0];
+                let reluish_scale = 3.0f32 / 32768.0;
+                let (out_m, out_e) = quantize_multiplier((hires_input_scale / out_scale) as f64);
+                let (relu_m, relu_e) = quantize_multiplier((hires_input_scale / reluish_scale) as f64);
+                if out_e > 0 {
+                    return Err(Self::bad(op, "HARD_SWISH output scale too small for the reference recipe"));
+                }
+                inputs[0] = self.operand(op, Some(x))?;
+                let p = HardSwishParams {
+                    input_zero_point: in_zp,
+                    output_zero_point: out_zp,
+                    reluish_multiplier_fixedpoint_int16: downscale_to_int16(relu_m),
+                    reluish_multiplier_exponent: relu_e,
+                    output_multiplier_fixedpoint_int16: downscale_to_int16(out_m),
+                    output_multiplier_exponent: out_e,
+                };
+                (KernelId::HardSwishS8, StepParams::HardSwish(p))
             }
             OpKind::Reshape => {
                 inputs[0] = self.operand(op, Some(need(0)?))?;
