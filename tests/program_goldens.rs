@@ -70,6 +70,7 @@ const MUST_MATCH: &[&str] = &[
     "ds_cnn_49x10",
     "squeezenet_mini",
     "op_hard_swish",
+    "op_logistic",
     "mobilenet_v3_mini",
 ];
 

@@ -2,7 +2,7 @@
 
 use crate::program::{KernelId, Operand, Program, Slice, Step, StepParams};
 use crate::reference::{
-    conv2d_s8, elementwise_s8, fully_connected_s8, hard_swish_s8, pool2d_s8, reduce_s8, softmax_s8,
+    conv2d_s8, elementwise_s8, fully_connected_s8, hard_swish_s8, logistic_s8, pool2d_s8, reduce_s8, softmax_s8,
 };
 use crate::KernelError;
 
@@ -77,6 +77,7 @@ fn run_step(program: &Program<'_>, arena: &mut [u8], index: usize, step: &Step) 
         (KernelId::MulS8, StepParams::Mul(p)) => elementwise_s8::mul_s8(p, a, b, output),
         (KernelId::PadS8, StepParams::Pad(p)) => elementwise_s8::pad_s8(p, a, output),
         (KernelId::HardSwishS8, StepParams::HardSwish(p)) => hard_swish_s8::hard_swish_s8(p, a, output),
+        (KernelId::LogisticS8, StepParams::Logistic(p)) => logistic_s8::logistic_s8(p, a, output),
         (KernelId::ConcatS8, StepParams::Concat(p)) => elementwise_s8::concat_s8(p, &[a, b, c, d], output),
         _ => Err(KernelError::BadOperand { step: index }),
     }

@@ -74,6 +74,8 @@ pub enum KernelId {
     ConcatS8,
     /// Reference HARD_SWISH.
     HardSwishS8,
+    /// Reference LOGISTIC.
+    LogisticS8,
 }
 
 impl KernelId {
@@ -93,6 +95,7 @@ impl KernelId {
             KernelId::PadS8 => "pad_s8",
             KernelId::ConcatS8 => "concat_s8",
             KernelId::HardSwishS8 => "hard_swish_s8",
+            KernelId::LogisticS8 => "logistic_s8",
         }
     }
 
@@ -322,6 +325,20 @@ pub struct HardSwishParams {
     pub output_multiplier_exponent: i32,
 }
 
+/// Parameters of LOGISTIC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct LogisticParams {
+    /// Input zero point.
+    pub input_zero_point: i32,
+    /// Inputs this far from the zero point saturate.
+    pub input_range_radius: i32,
+    /// Multiplier to Q4.27.
+    pub input_multiplier: i32,
+    /// Its left shift.
+    pub input_left_shift: i32,
+}
+
 /// The parameters of one step, one variant per parameter layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -346,6 +363,8 @@ pub enum StepParams {
     Concat(ConcatParams),
     /// HARD_SWISH.
     HardSwish(HardSwishParams),
+    /// LOGISTIC.
+    Logistic(LogisticParams),
     /// No parameters.
     None,
 }

@@ -2,8 +2,8 @@
 //! (requantisation multipliers and shifts, padding, activation ranges) is computed here, once, on the host.
 
 use arenaplan_kernels::program::{
-    AddParams, ConcatParams, ConvParams, FullyConnectedParams, HardSwishParams, KernelId, MeanParams, MulParams,
-    Operand, PadParams, PoolParams, Program, Slice, SoftmaxParams, Step, StepParams, MAX_OPERANDS,
+    AddParams, ConcatParams, ConvParams, FullyConnectedParams, HardSwishParams, KernelId, LogisticParams, MeanParams,
+    MulParams, Operand, PadParams, PoolParams, Program, Slice, SoftmaxParams, Step, StepParams, MAX_OPERANDS,
 };
 
 use crate::graph::{Graph, OpId, TensorId};
@@ -494,6 +494,21 @@ impl<'a> Compiler<'_, 'a> {
                     output_multiplier_exponent: out_e,
                 };
                 (KernelId::HardSwishS8, StepParams::HardSwish(p))
+            }
+            OpKind::Logistic => {
+                let x = need(0)?;
+                let (in_scales, in_zp) = self.quant(op, x)?;
+                let (input_multiplier, input_left_shift) =
+                    quantize_multiplier(in_scales[0] as f64 * (1i64 << (31 - 4)) as f64);
+                let radius = 15.0 * (1i64 << 27) as f64 / 2f64.powi(input_left_shift);
+                inputs[0] = self.operand(op, Some(x))?;
+                let p = LogisticParams {
+                    input_zero_point: in_zp,
+                    input_range_radius: radius.floor() as i32,
+                    input_multiplier,
+                    input_left_shift,
+                };
+                (KernelId::LogisticS8, StepParams::Logistic(p))
             }
             OpKind::Reshape => {
                 inputs[0] = self.operand(op, Some(need(0)?))?;

@@ -7,6 +7,7 @@ pub mod conv2d_s8;
 pub mod elementwise_s8;
 pub mod fully_connected_s8;
 pub mod hard_swish_s8;
+pub mod logistic_s8;
 pub mod pool2d_s8;
 pub mod reduce_s8;
 pub mod softmax_s8;

@@ -39,22 +39,22 @@ fn exp_on_interval_between_negative_one_quarter_and_0_excl(a: i32) -> i32 {
     EXP_MINUS_ONE_EIGHTH.wrapping_add(mul(EXP_MINUS_ONE_EIGHTH, x.wrapping_add(poly)))
 }
 
-/// exp(a) for a <= 0 given in Q5.26; result in Q0.31.
-fn exp_on_negative_values(a: i32) -> i32 {
-    const FRACTIONAL_BITS: i32 = 26;
-    let one_quarter = 1i32 << (FRACTIONAL_BITS - 2);
+/// exp(a) for a <= 0 given with `integer_bits` integer bits (at most 5); result in Q0.31.
+pub(crate) fn exp_on_negative_values(a: i32, integer_bits: i32) -> i32 {
+    let fractional_bits = 31 - integer_bits;
+    let one_quarter = 1i32 << (fractional_bits - 2);
     let mask = one_quarter - 1;
     let a_mod_quarter_minus_one_quarter = (a & mask) - one_quarter;
     let mut result = exp_on_interval_between_negative_one_quarter_and_0_excl(saturating_rounding_mul_by_pot(
         a_mod_quarter_minus_one_quarter,
-        5,
+        integer_bits,
     ));
     let remainder = a_mod_quarter_minus_one_quarter.wrapping_sub(a);
-    // exp(-2^k) for k = -2..=4, in Q0.31.
+    // exp(-2^k) for k = -2..=4, in Q0.31; a step applies while the input has more integer bits than k.
     const BARREL: [(i32, i32); 7] =
         [(-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308), (2, 39332535), (3, 720401), (4, 242)];
     for (exponent, multiplier) in BARREL {
-        if remainder & (1 << (FRACTIONAL_BITS + exponent)) != 0 {
+        if integer_bits > exponent && remainder & (1 << (fractional_bits + exponent)) != 0 {
             result = mul(result, multiplier);
         }
     }
@@ -66,7 +66,7 @@ fn exp_on_negative_values(a: i32) -> i32 {
 }
 
 /// 1 / (1 + a) for a in [0, 1), Q0.31 in and out (Newton-Raphson, three iterations).
-fn one_over_one_plus_x_for_x_in_0_1(a: i32) -> i32 {
+pub(crate) fn one_over_one_plus_x_for_x_in_0_1(a: i32) -> i32 {
     // (a + 1) / 2, rounded, in Q0.31 (1 is i32::MAX there).
     let sum = a as i64 + i32::MAX as i64;
     let half_denominator = ((sum + if sum >= 0 { 1 } else { -1 }) / 2) as i32;
@@ -97,7 +97,7 @@ pub fn softmax_s8(p: &SoftmaxParams, input: &[u8], output: &mut [u8]) -> Result<
         for &v in row {
             let diff = v as i8 as i32 - max;
             if diff >= p.diff_min {
-                sum = sum.wrapping_add(saturating_rounding_mul_by_pot(exp_on_negative_values(scaled(diff)), -12));
+                sum = sum.wrapping_add(saturating_rounding_mul_by_pot(exp_on_negative_values(scaled(diff), 5), -12));
             }
         }
         let headroom_plus_one = (sum as u32).leading_zeros() as i32;
@@ -107,7 +107,7 @@ pub fn softmax_s8(p: &SoftmaxParams, input: &[u8], output: &mut [u8]) -> Result<
         for (&v, o) in row.iter().zip(out.iter_mut()) {
             let diff = v as i8 as i32 - max;
             *o = if diff >= p.diff_min {
-                let exp = exp_on_negative_values(scaled(diff));
+                let exp = exp_on_negative_values(scaled(diff), 5);
                 let unsat = rounding_divide_by_pot(mul(shifted_scale, exp), num_bits_over_unit + 31 - 8);
                 (unsat - 128).clamp(-128, 127) as i8 as u8
             } else {
