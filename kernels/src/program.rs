@@ -365,8 +365,8 @@ pub enum StepParams {
     HardSwish(HardSwishParams),
     /// LOGISTIC.
     Logistic(LogisticParams),
-    /// No parameters.
-    None,
+    /// No parameters (a copy).
+    NoParams,
 }
 
 /// Most operands a step takes (data, weights, bias, multipliers, shifts).

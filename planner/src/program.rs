@@ -512,7 +512,7 @@ impl<'a> Compiler<'_, 'a> {
             }
             OpKind::Reshape => {
                 inputs[0] = self.operand(op, Some(need(0)?))?;
-                (KernelId::CopyS8, StepParams::None)
+                (KernelId::CopyS8, StepParams::NoParams)
             }
             ref other => return Err(CompileError::Unsupported { op, name: other.name() }),
         };

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use arenaplan_planner::export::{c_header, csv, json, tflm};
+use arenaplan_planner::export::{c_header, csv, json, rust, tflm};
 use arenaplan_planner::{Graph, Plan, PlanRequest};
 use clap::{Args, ValueEnum};
 
@@ -23,6 +23,8 @@ pub enum Format {
     Json,
     /// The MiniMalloc solution CSV.
     Csv,
+    /// A `no_std` Rust module: the compiled program as statics, for the `arenaplan-kernels` interpreter.
+    Rust,
 }
 
 /// Arguments of `arenaplan export`.
@@ -120,6 +122,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         Format::C => c_header::to_c_header(&graph, &plan, args.prefix.as_deref().unwrap_or(&source.name))?.into_bytes(),
         Format::Json => json::to_json(&graph, &plan, &source.name)?.into_bytes(),
         Format::Csv => csv::to_csv(&graph, &plan)?.into_bytes(),
+        Format::Rust => rust::to_rust(&graph, &plan, &source.name)?.into_bytes(),
     };
     if args.format == Format::Tflm {
         // Our own reader must accept what we wrote, and see the same tensors.

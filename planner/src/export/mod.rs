@@ -5,6 +5,7 @@
 //! | TFLM | [`tflm::to_tflm`] | a copy of the `.tflite` with an `OfflineMemoryAllocation` metadata entry |
 //! | C | [`c_header::to_c_header`] | a C99 header: arena size, offsets, lifetimes and the schedule |
 //! | JSON | [`json::to_json`] | the whole plan, versioned and self-describing; read back by [`json::from_json`] |
+//! | Rust | [`rust::to_rust`] | a `no_std` module: the compiled program as `static`s, for the kernels interpreter |
 //! | CSV | [`csv::to_csv`] | the MiniMalloc solution (`id,lower,upper,size,offset`) |
 //! | SVG | [`svg::layout_svg`] | a picture of the layout: steps across, addresses up |
 //!
@@ -15,6 +16,7 @@
 pub mod c_header;
 pub mod csv;
 pub mod json;
+pub mod rust;
 pub mod svg;
 pub mod tflm;
 
