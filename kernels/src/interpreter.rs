@@ -16,6 +16,27 @@ fn blob<'a>(program: &Program<'a>, arena: &'a [u8], operand: Operand, step: usiz
     slice.range().and_then(|r| bytes.get(r)).ok_or(KernelError::OutOfRange { step })
 }
 
+/// Scratch bytes a step's kernel needs: matches on the same [`KernelId`] as the dispatch in [`run`], so sizing
+/// and execution cannot drift apart.
+pub fn scratch_bytes(step: &Step) -> usize {
+    match (step.kernel, &step.params) {
+        (KernelId::Conv2dS8 | KernelId::DepthwiseConv2dS8, StepParams::Conv(p)) => {
+            conv2d_s8::conv2d_s8_scratch_bytes(p)
+        }
+        (KernelId::FullyConnectedS8, StepParams::FullyConnected(p)) => {
+            fully_connected_s8::fully_connected_s8_scratch_bytes(p)
+        }
+        (KernelId::AddS8, StepParams::Add(p)) => elementwise_s8::add_s8_scratch_bytes(p),
+        (KernelId::MulS8, StepParams::Mul(p)) => elementwise_s8::mul_s8_scratch_bytes(p),
+        (KernelId::AvgPool2dS8 | KernelId::MaxPool2dS8, StepParams::Pool(p)) => pool2d_s8::pool2d_s8_scratch_bytes(p),
+        (KernelId::MeanS8, StepParams::Mean(p)) => reduce_s8::mean_s8_scratch_bytes(p),
+        (KernelId::SoftmaxS8, StepParams::Softmax(p)) => softmax_s8::softmax_s8_scratch_bytes(p),
+        (KernelId::HardSwishS8, StepParams::HardSwish(p)) => hard_swish_s8::hard_swish_s8_scratch_bytes(p),
+        (KernelId::LogisticS8, StepParams::Logistic(p)) => logistic_s8::logistic_s8_scratch_bytes(p),
+        _ => 0,
+    }
+}
+
 /// Check the arena and every step's ranges before anything runs.
 fn check(program: &Program<'_>, arena_len: usize) -> Result<(), KernelError> {
     if arena_len < program.arena_bytes as usize {
@@ -29,7 +50,8 @@ fn check(program: &Program<'_>, arena_len: usize) -> Result<(), KernelError> {
             Operand::Model(s) => s.range().is_some_and(|r| r.end <= program.model.len()),
             Operand::Precomputed(s) => s.range().is_some_and(|r| r.end <= program.precomputed.len()),
         });
-        if !operands_ok || !in_arena(&step.output) || !step.scratch.iter().all(in_arena) {
+        let scratch_ok = step.scratch.map_or(0, |s| s.len as usize) >= scratch_bytes(step);
+        if !operands_ok || !scratch_ok || !in_arena(&step.output) || !step.scratch.iter().all(in_arena) {
             return Err(KernelError::OutOfRange { step: i });
         }
     }
@@ -101,4 +123,44 @@ pub fn input_mut<'a>(program: &Program<'_>, arena: &'a mut [u8], i: usize) -> Op
 /// The arena bytes of model output `j`, after [`run`].
 pub fn output<'a>(program: &Program<'_>, arena: &'a [u8], j: usize) -> Option<&'a [u8]> {
     arena.get(program.outputs.get(j)?.range()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::{Operand, StepParams, MAX_OPERANDS};
+
+    fn copy_step(from: Slice, to: Slice) -> Step {
+        let mut inputs = [Operand::Unused; MAX_OPERANDS];
+        inputs[0] = Operand::Arena(from);
+        Step { kernel: KernelId::CopyS8, params: StepParams::NoParams, inputs, output: to, scratch: None }
+    }
+
+    fn program(steps: &[Step], arena_bytes: u32) -> Program<'_> {
+        Program { steps, model: &[], precomputed: &[], arena_bytes, inputs: &[], outputs: &[] }
+    }
+
+    #[test]
+    fn runs_a_copy_between_disjoint_slices() {
+        let steps = [copy_step(Slice { offset: 0, len: 4 }, Slice { offset: 8, len: 4 })];
+        let mut arena = [1, 2, 3, 4, 0, 0, 0, 0, 9, 9, 9, 9];
+        run(&program(&steps, 12), &mut arena).unwrap();
+        assert_eq!(arena[8..], [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn an_output_overlapping_its_input_is_refused() {
+        let steps = [copy_step(Slice { offset: 0, len: 4 }, Slice { offset: 2, len: 4 })];
+        let mut arena = [0u8; 8];
+        assert_eq!(run(&program(&steps, 8), &mut arena), Err(KernelError::Overlap { step: 0 }));
+    }
+
+    #[test]
+    fn slices_outside_the_arena_are_refused_before_anything_runs() {
+        let steps = [copy_step(Slice { offset: 0, len: 4 }, Slice { offset: 6, len: 4 })];
+        let mut arena = [7u8; 16];
+        assert_eq!(run(&program(&steps, 8), &mut arena), Err(KernelError::OutOfRange { step: 0 }));
+        assert_eq!(arena, [7u8; 16], "nothing was written");
+        assert_eq!(run(&program(&steps, 32), &mut arena), Err(KernelError::ArenaTooSmall { needed: 32, given: 16 }));
+    }
 }

@@ -17,5 +17,5 @@ pub mod quant;
 pub mod reference;
 
 pub use error::KernelError;
-pub use interpreter::{input_mut, output, run};
+pub use interpreter::{input_mut, output, run, scratch_bytes};
 pub use program::{KernelId, Operand, Program, Slice, Step, StepParams};
