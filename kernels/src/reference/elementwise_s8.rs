@@ -20,36 +20,53 @@ fn broadcast_offset(idx: [usize; 4], dims: [u32; 4]) -> usize {
     offset
 }
 
-/// TFLite's int8 ADD: both inputs rescaled to a common scale with 20 bits of headroom, summed, rescaled to
-/// the output. Shapes are 4-D; a dimension of size 1 in an input broadcasts.
-pub fn add_s8(p: &AddParams, a: &[u8], b: &[u8], output: &mut [u8]) -> Result<(), KernelError> {
+/// Apply `f` to every pair of int8 inputs of a 4-D broadcasting binary op, writing the output in order.
+fn broadcast_binary(
+    kernel: &'static str,
+    shapes: [[u32; 4]; 3],
+    a: &[u8],
+    b: &[u8],
+    output: &mut [u8],
+    f: impl Fn(i32, i32) -> u8,
+) -> Result<(), KernelError> {
+    let [in1, in2, out_shape] = shapes;
     let count = |d: [u32; 4]| d.iter().map(|&x| x as usize).product::<usize>();
     let broadcastable = (0..4).all(|d| {
-        let o = p.output[d];
-        (p.input1[d] == o || p.input1[d] == 1) && (p.input2[d] == o || p.input2[d] == 1)
+        let o = out_shape[d];
+        (in1[d] == o || in1[d] == 1) && (in2[d] == o || in2[d] == 1)
     });
-    if !broadcastable || a.len() != count(p.input1) || b.len() != count(p.input2) || output.len() != count(p.output) {
-        return Err(KernelError::BadLength { kernel: "add_s8" });
+    if !broadcastable || a.len() != count(in1) || b.len() != count(in2) || output.len() != count(out_shape) {
+        return Err(KernelError::BadLength { kernel });
     }
-    let [n, h, w, c] = p.output.map(|d| d as usize);
+    let [n, h, w, c] = out_shape.map(|d| d as usize);
     let mut out = 0;
     for i0 in 0..n {
         for i1 in 0..h {
             for i2 in 0..w {
                 for i3 in 0..c {
                     let idx = [i0, i1, i2, i3];
-                    let x = (a[broadcast_offset(idx, p.input1)] as i8 as i32 + p.input1_offset) << p.left_shift;
-                    let y = (b[broadcast_offset(idx, p.input2)] as i8 as i32 + p.input2_offset) << p.left_shift;
-                    let sx = multiply_by_quantized_multiplier(x, p.input1_multiplier, p.input1_shift);
-                    let sy = multiply_by_quantized_multiplier(y, p.input2_multiplier, p.input2_shift);
-                    let sum = multiply_by_quantized_multiplier(sx + sy, p.output_multiplier, p.output_shift);
-                    output[out] = clamp_s8(sum + p.output_offset, p.act_min, p.act_max);
+                    let x = a[broadcast_offset(idx, in1)] as i8 as i32;
+                    let y = b[broadcast_offset(idx, in2)] as i8 as i32;
+                    output[out] = f(x, y);
                     out += 1;
                 }
             }
         }
     }
     Ok(())
+}
+
+/// TFLite's int8 ADD: both inputs rescaled to a common scale with 20 bits of headroom, summed, rescaled to
+/// the output. Shapes are 4-D; a dimension of size 1 in an input broadcasts.
+pub fn add_s8(p: &AddParams, a: &[u8], b: &[u8], output: &mut [u8]) -> Result<(), KernelError> {
+    broadcast_binary("add_s8", [p.input1, p.input2, p.output], a, b, output, |x, y| {
+        let x = (x + p.input1_offset) << p.left_shift;
+        let y = (y + p.input2_offset) << p.left_shift;
+        let sx = multiply_by_quantized_multiplier(x, p.input1_multiplier, p.input1_shift);
+        let sy = multiply_by_quantized_multiplier(y, p.input2_multiplier, p.input2_shift);
+        let sum = multiply_by_quantized_multiplier(sx + sy, p.output_multiplier, p.output_shift);
+        clamp_s8(sum + p.output_offset, p.act_min, p.act_max)
+    })
 }
 
 /// Copy the input bytes unchanged (RESHAPE: same data, new shape).
@@ -68,31 +85,11 @@ pub fn mul_s8_scratch_bytes(_params: &crate::program::MulParams) -> usize {
 
 /// TFLite's int8 MUL: `requant((a + a_offset) * (b + b_offset)) + output_offset`, with 4-D broadcasting.
 pub fn mul_s8(p: &crate::program::MulParams, a: &[u8], b: &[u8], output: &mut [u8]) -> Result<(), KernelError> {
-    let count = |d: [u32; 4]| d.iter().map(|&x| x as usize).product::<usize>();
-    let broadcastable = (0..4).all(|d| {
-        let o = p.output[d];
-        (p.input1[d] == o || p.input1[d] == 1) && (p.input2[d] == o || p.input2[d] == 1)
-    });
-    if !broadcastable || a.len() != count(p.input1) || b.len() != count(p.input2) || output.len() != count(p.output) {
-        return Err(KernelError::BadLength { kernel: "mul_s8" });
-    }
-    let [n, h, w, c] = p.output.map(|d| d as usize);
-    let mut out = 0;
-    for i0 in 0..n {
-        for i1 in 0..h {
-            for i2 in 0..w {
-                for i3 in 0..c {
-                    let idx = [i0, i1, i2, i3];
-                    let x = a[broadcast_offset(idx, p.input1)] as i8 as i32 + p.input1_offset;
-                    let y = b[broadcast_offset(idx, p.input2)] as i8 as i32 + p.input2_offset;
-                    let v = multiply_by_quantized_multiplier(x * y, p.multiplier, p.shift) + p.output_offset;
-                    output[out] = clamp_s8(v, p.act_min, p.act_max);
-                    out += 1;
-                }
-            }
-        }
-    }
-    Ok(())
+    broadcast_binary("mul_s8", [p.input1, p.input2, p.output], a, b, output, |x, y| {
+        let product = (x + p.input1_offset) * (y + p.input2_offset);
+        let v = multiply_by_quantized_multiplier(product, p.multiplier, p.shift) + p.output_offset;
+        clamp_s8(v, p.act_min, p.act_max)
+    })
 }
 
 /// PAD: the input placed at `before` inside an output filled with `p.value`.
