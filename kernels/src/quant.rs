@@ -45,11 +45,12 @@ mod tests {
     fn high_mul_doubles_and_rounds() {
         // 2^30 is 0.5 in Q31: x * 0.5.
         assert_eq!(saturating_rounding_doubling_high_mul(100, 1 << 30), 50);
-        assert_eq!(saturating_rounding_doubling_high_mul(101, 1 << 30), 51); // 50.5 rounds up
-                                                                             // The nudge for negative products is 1 - 2^30, not -2^30: -50.5 becomes -50 (ties go up here, unlike in
-                                                                             // rounding_divide_by_pot).
+        // 50.5 rounds up.
+        assert_eq!(saturating_rounding_doubling_high_mul(101, 1 << 30), 51);
+        // The nudge for negative products is 1 - 2^30, not -2^30: -50.5 becomes -50 and -51.5 becomes -51 (ties
+        // go up here, unlike in rounding_divide_by_pot).
         assert_eq!(saturating_rounding_doubling_high_mul(-101, 1 << 30), -50);
-        assert_eq!(saturating_rounding_doubling_high_mul(-103, 1 << 30), -51); // -51.5 -> -51
+        assert_eq!(saturating_rounding_doubling_high_mul(-103, 1 << 30), -51);
         assert_eq!(saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN), i32::MAX);
     }
 
