@@ -33,6 +33,7 @@ pub fn scratch_bytes(step: &Step) -> usize {
         (KernelId::SoftmaxS8, StepParams::Softmax(p)) => softmax_s8::softmax_s8_scratch_bytes(p),
         (KernelId::HardSwishS8, StepParams::HardSwish(p)) => hard_swish_s8::hard_swish_s8_scratch_bytes(p),
         (KernelId::LogisticS8, StepParams::Logistic(p)) => logistic_s8::logistic_s8_scratch_bytes(p),
+        (KernelId::QuantizeS8, StepParams::Quantize(p)) => elementwise_s8::quantize_s8_scratch_bytes(p),
         _ => 0,
     }
 }
@@ -100,6 +101,7 @@ fn run_step(program: &Program<'_>, arena: &mut [u8], index: usize, step: &Step) 
         (KernelId::PadS8, StepParams::Pad(p)) => elementwise_s8::pad_s8(p, a, output),
         (KernelId::HardSwishS8, StepParams::HardSwish(p)) => hard_swish_s8::hard_swish_s8(p, a, output),
         (KernelId::LogisticS8, StepParams::Logistic(p)) => logistic_s8::logistic_s8(p, a, output),
+        (KernelId::QuantizeS8, StepParams::Quantize(p)) => elementwise_s8::quantize_s8(p, a, output),
         (KernelId::ConcatS8, StepParams::Concat(p)) => elementwise_s8::concat_s8(p, &[a, b, c, d], output),
         _ => Err(KernelError::BadOperand { step: index }),
     }

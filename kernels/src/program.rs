@@ -76,6 +76,8 @@ pub enum KernelId {
     HardSwishS8,
     /// Reference LOGISTIC.
     LogisticS8,
+    /// Reference QUANTIZE (int8 to int8 requantisation).
+    QuantizeS8,
 }
 
 impl KernelId {
@@ -96,6 +98,7 @@ impl KernelId {
             KernelId::ConcatS8 => "concat_s8",
             KernelId::HardSwishS8 => "hard_swish_s8",
             KernelId::LogisticS8 => "logistic_s8",
+            KernelId::QuantizeS8 => "quantize_s8",
         }
     }
 
@@ -339,6 +342,20 @@ pub struct LogisticParams {
     pub input_left_shift: i32,
 }
 
+/// Parameters of QUANTIZE (int8 to int8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct QuantizeParams {
+    /// Input zero point.
+    pub input_zero_point: i32,
+    /// Output zero point.
+    pub output_zero_point: i32,
+    /// Multiplier of `input_scale / output_scale`.
+    pub multiplier: i32,
+    /// Its shift.
+    pub shift: i32,
+}
+
 /// The parameters of one step, one variant per parameter layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -365,6 +382,8 @@ pub enum StepParams {
     HardSwish(HardSwishParams),
     /// LOGISTIC.
     Logistic(LogisticParams),
+    /// QUANTIZE.
+    Quantize(QuantizeParams),
     /// No parameters (a copy).
     NoParams,
 }

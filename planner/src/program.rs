@@ -3,7 +3,8 @@
 
 use arenaplan_kernels::program::{
     AddParams, ConcatParams, ConvParams, FullyConnectedParams, HardSwishParams, KernelId, LogisticParams, MeanParams,
-    MulParams, Operand, PadParams, PoolParams, Program, Slice, SoftmaxParams, Step, StepParams, MAX_OPERANDS,
+    MulParams, Operand, PadParams, PoolParams, Program, QuantizeParams, Slice, SoftmaxParams, Step, StepParams,
+    MAX_OPERANDS,
 };
 
 use crate::graph::{Graph, OpId, TensorId};
@@ -509,6 +510,17 @@ impl<'a> Compiler<'_, 'a> {
                     input_left_shift,
                 };
                 (KernelId::LogisticS8, StepParams::Logistic(p))
+            }
+            OpKind::Quantize => {
+                let x = need(0)?;
+                if self.tensor(x).dtype != crate::tflite::DType::Int8 {
+                    return Err(Self::bad(op, "QUANTIZE is only implemented from int8 to int8"));
+                }
+                let (in_scales, in_zp) = self.quant(op, x)?;
+                let (multiplier, shift) = quantize_multiplier(in_scales[0] as f64 / out_scale as f64);
+                inputs[0] = self.operand(op, Some(x))?;
+                let p = QuantizeParams { input_zero_point: in_zp, output_zero_point: out_zp, multiplier, shift };
+                (KernelId::QuantizeS8, StepParams::Quantize(p))
             }
             OpKind::Reshape => {
                 inputs[0] = self.operand(op, Some(need(0)?))?;

@@ -137,3 +137,43 @@ pub fn concat_s8(p: &crate::program::ConcatParams, inputs: &[&[u8]], output: &mu
     }
     Ok(())
 }
+
+/// Scratch bytes of QUANTIZE: none.
+pub fn quantize_s8_scratch_bytes(_params: &crate::program::QuantizeParams) -> usize {
+    0
+}
+
+/// QUANTIZE int8 to int8 (TFLite's `Requantize`): `requant(x - input_zero_point) + output_zero_point`.
+pub fn quantize_s8(p: &crate::program::QuantizeParams, input: &[u8], output: &mut [u8]) -> Result<(), KernelError> {
+    if input.len() != output.len() {
+        return Err(KernelError::BadLength { kernel: "quantize_s8" });
+    }
+    for (&x, out) in input.iter().zip(output.iter_mut()) {
+        let v = multiply_by_quantized_multiplier(x as i8 as i32 - p.input_zero_point, p.multiplier, p.shift);
+        *out = clamp_s8(v + p.output_zero_point, -128, 127);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::QuantizeParams;
+
+    #[test]
+    fn quantize_rescales_around_the_zero_points() {
+        // Scale halves (multiplier 0.5 = 2^30 in Q31, shift 0): x=10 with zp 2 -> (10-2)/2 = 4, + zp -3 = 1.
+        let p = QuantizeParams { input_zero_point: 2, output_zero_point: -3, multiplier: 1 << 30, shift: 0 };
+        let input = [10i8 as u8, 2, 127, (-128i8) as u8];
+        let mut out = [0u8; 4];
+        quantize_s8(&p, &input, &mut out).unwrap();
+        // 127: (125)/2 = 62.5 -> 63 - 3 = 60; -128: -130/2 = -65 - 3 = -68.
+        assert_eq!(out.map(|b| b as i8), [1, -3, 60, -68]);
+    }
+
+    #[test]
+    fn mismatched_lengths_are_errors() {
+        let p = QuantizeParams::default();
+        assert!(quantize_s8(&p, &[0; 3], &mut [0; 4]).is_err());
+    }
+}
