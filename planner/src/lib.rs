@@ -6,6 +6,7 @@
 
 pub mod export;
 pub mod graph;
+pub mod limits;
 pub mod lowering;
 pub mod minimalloc_csv;
 pub mod plan;

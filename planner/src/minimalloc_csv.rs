@@ -6,6 +6,9 @@
 
 use std::fmt::Write as _;
 
+use std::collections::HashMap;
+
+use crate::limits::{check, LimitError, MAX_ALIGN_BYTES, MAX_BUFFERS, MAX_INSTANCE_BUFFER_BYTES};
 use crate::problem::{Buffer, BufferProblem};
 
 /// A malformed CSV instance.
@@ -37,13 +40,31 @@ pub enum CsvError {
         /// The text found.
         value: String,
     },
-    /// `upper < lower`, or an alignment that is not a power of two.
+    /// An empty lifetime (`upper <= lower`), or an alignment that is 0 or not a power of two.
     #[error("CSV line {line}: {what}")]
     BadBuffer {
         /// 1-based line number.
         line: usize,
         /// What is wrong.
         what: String,
+    },
+    /// Two lines have the same `id`.
+    #[error("CSV line {line}: id `{id}` was already used on line {first_line}")]
+    DuplicateId {
+        /// 1-based line number of the second use.
+        line: usize,
+        /// The id.
+        id: String,
+        /// 1-based line number of the first use.
+        first_line: usize,
+    },
+    /// A value exceeds a resource limit of [`crate::limits`].
+    #[error("CSV line {line}: {source}")]
+    Limit {
+        /// 1-based line number.
+        line: usize,
+        /// The limit exceeded.
+        source: LimitError,
     },
 }
 
@@ -57,7 +78,12 @@ pub struct CsvInstance {
 }
 
 /// Parse a MiniMalloc CSV instance or solution.
+///
+/// Strict: ids must be unique, lifetimes non-empty (`lower < upper <= u32::MAX`), alignments powers of two
+/// (1 when the column is absent), and sizes, alignments and the number of buffers within [`crate::limits`].
+/// A UTF-8 byte-order mark before the header is skipped.
 pub fn read_csv(text: &str) -> Result<CsvInstance, CsvError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let (_, header) = lines.next().ok_or(CsvError::Empty)?;
     let columns: Vec<&str> = header.split(',').map(str::trim).collect();
@@ -68,8 +94,12 @@ pub fn read_csv(text: &str) -> Result<CsvInstance, CsvError> {
 
     let mut buffers = Vec::new();
     let mut offsets = Vec::new();
+    let mut first_line_of: HashMap<&str, usize> = HashMap::new();
     for (index, line) in lines {
         let line_no = index + 1;
+        let limit = |source| CsvError::Limit { line: line_no, source };
+        check(|| "the number of buffers".to_owned(), buffers.len() as u64 + 1, MAX_BUFFERS as u64, "MAX_BUFFERS")
+            .map_err(limit)?;
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         if fields.len() != columns.len() {
             return Err(CsvError::FieldCount { line: line_no, expected: columns.len(), found: fields.len() });
@@ -85,21 +115,34 @@ pub fn read_csv(text: &str) -> Result<CsvInstance, CsvError> {
         let upper = number(upper_col, "upper")?;
         let size_bytes = number(size_col, "size")?;
         let align_bytes = match align_col {
-            Some(col) => number(col, "alignment")?.max(1),
+            Some(col) => number(col, "alignment")?,
             None => 1,
         };
-        if upper < lower || upper > u32::MAX as u64 {
+        if upper <= lower || upper > u32::MAX as u64 {
             return Err(CsvError::BadBuffer {
                 line: line_no,
-                what: format!("lifetime [{lower}, {upper}) is not valid"),
+                what: format!("lifetime [{lower}, {upper}) is not valid (need lower < upper <= {})", u32::MAX),
             });
         }
+        check(
+            || format!("size of `{}`", fields[id_col]),
+            size_bytes,
+            MAX_INSTANCE_BUFFER_BYTES,
+            "MAX_INSTANCE_BUFFER_BYTES",
+        )
+        .map_err(limit)?;
+        check(|| format!("alignment of `{}`", fields[id_col]), align_bytes, MAX_ALIGN_BYTES, "MAX_ALIGN_BYTES")
+            .map_err(limit)?;
         if !align_bytes.is_power_of_two() {
             return Err(CsvError::BadBuffer {
                 line: line_no,
                 what: format!("alignment {align_bytes} is not a power of two"),
             });
         }
+        if let Some(&first_line) = first_line_of.get(fields[id_col]) {
+            return Err(CsvError::DuplicateId { line: line_no, id: fields[id_col].to_owned(), first_line });
+        }
+        first_line_of.insert(fields[id_col], line_no);
         if let Some(col) = offset_col {
             offsets.push(number(col, "offset")?);
         }
@@ -176,5 +219,49 @@ mod tests {
             Err(CsvError::BadNumber { line: 2, column: "size", .. })
         ));
         assert!(matches!(read_csv("id,lower,upper,size\n0,3,2,4\n"), Err(CsvError::BadBuffer { line: 2, .. })));
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused() {
+        assert_eq!(
+            read_csv("id,lower,upper,size\na,0,2,16\nb,1,3,16\na,2,4,16\n"),
+            Err(CsvError::DuplicateId { line: 4, id: "a".to_owned(), first_line: 2 })
+        );
+    }
+
+    #[test]
+    fn empty_lifetimes_are_refused() {
+        assert!(matches!(read_csv("id,lower,upper,size\na,3,3,16\n"), Err(CsvError::BadBuffer { line: 2, .. })));
+        assert!(read_csv("id,lower,upper,size\na,3,4,16\n").is_ok());
+    }
+
+    #[test]
+    fn alignment_zero_is_refused() {
+        assert!(matches!(
+            read_csv("id,lower,upper,size,alignment\na,0,1,16,0\n"),
+            Err(CsvError::BadBuffer { line: 2, .. })
+        ));
+        assert!(matches!(
+            read_csv("id,lower,upper,size,alignment\na,0,1,16,3\n"),
+            Err(CsvError::BadBuffer { line: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_header_is_skipped() {
+        let inst = read_csv("\u{feff}id,lower,upper,size\na,0,2,16\n").unwrap();
+        assert_eq!(inst.problem.buffers.len(), 1);
+        assert_eq!(inst.problem.buffers[0].name, "a");
+    }
+
+    #[test]
+    fn sizes_are_bounded_at_the_door() {
+        let huge = format!("id,lower,upper,size\na,0,2,{}\nb,0,2,{}\n", u64::MAX, u64::MAX);
+        match read_csv(&huge) {
+            Err(CsvError::Limit { line: 2, source }) => assert_eq!(source.name, "MAX_INSTANCE_BUFFER_BYTES"),
+            other => panic!("expected a limit error, got {other:?}"),
+        }
+        let wide_align = "id,lower,upper,size,alignment\na,0,2,16,4294967296\n";
+        assert!(matches!(read_csv(wide_align), Err(CsvError::Limit { line: 2, .. })));
     }
 }

@@ -7,6 +7,8 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{check, LimitError, MAX_ALIGN_BYTES, MAX_BUFFERS, MAX_INSTANCE_BUFFER_BYTES};
+
 /// Index of a buffer inside its [`BufferProblem`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct BufferId(pub u32);
@@ -88,33 +90,80 @@ impl BufferProblem {
         self.buffers.iter().map(|b| b.live.end).max().unwrap_or(0)
     }
 
-    /// Live bytes at every step `0..step_count()`.
+    /// Live bytes at every step `0..step_count()` (saturating at `u64::MAX`).
+    ///
+    /// One entry per step: meant for model problems, whose steps are operators. An allocation instance may
+    /// span billions of steps; use [`BufferProblem::live_segments`] there, whose size is bounded by the
+    /// number of buffers.
     pub fn live_profile(&self) -> Vec<u64> {
-        let steps = self.step_count() as usize;
-        // Difference array over steps: +size at start, -size at end.
-        let mut delta = vec![0i128; steps + 1];
-        for b in &self.buffers {
-            delta[b.live.start as usize] += b.size_bytes as i128;
-            delta[b.live.end as usize] -= b.size_bytes as i128;
+        let mut profile = Vec::new();
+        let segments = self.live_segments();
+        for (k, &(start, bytes)) in segments.iter().enumerate() {
+            let end = segments.get(k + 1).map_or(self.step_count(), |s| s.0);
+            profile.resize(profile.len() + (end - start) as usize, bytes);
         }
+        profile
+    }
+
+    /// The live-bytes profile, compressed: `(first step, live bytes)` of every run of steps over which no
+    /// lifetime starts or ends, in step order, covering `0..step_count()` (live bytes saturate at `u64::MAX`).
+    /// At most `2 * buffers + 1` entries, whatever the lifetimes: no allocation per step.
+    pub fn live_segments(&self) -> Vec<(u32, u64)> {
+        let mut events: Vec<(u32, i128)> = Vec::with_capacity(2 * self.buffers.len() + 1);
+        events.push((0, 0));
+        for b in self.buffers.iter().filter(|b| !b.live.is_empty()) {
+            events.push((b.live.start, b.size_bytes as i128));
+            events.push((b.live.end, -(b.size_bytes as i128)));
+        }
+        events.sort_unstable_by_key(|e| e.0);
+        let steps = self.step_count();
+        let mut segments: Vec<(u32, u64)> = Vec::new();
         let mut live = 0i128;
-        delta[..steps]
-            .iter()
-            .map(|d| {
-                live += d;
-                live as u64
-            })
-            .collect()
+        let mut k = 0;
+        while k < events.len() {
+            let step = events[k].0;
+            while k < events.len() && events[k].0 == step {
+                live += events[k].1;
+                k += 1;
+            }
+            if step < steps {
+                segments.push((step, u64::try_from(live).unwrap_or(u64::MAX)));
+            }
+        }
+        segments
     }
 
-    /// LOAD: the maximum over steps of the live bytes. No plan of this problem needs less.
+    /// LOAD: the maximum over steps of the live bytes. No plan of this problem needs less. Computed over
+    /// lifetime boundaries (time and memory proportional to the number of buffers) in 128-bit arithmetic;
+    /// saturates at `u64::MAX`, which [`BufferProblem::check_limits`] keeps out of reach.
     pub fn lower_bound(&self) -> u64 {
-        self.live_profile().into_iter().max().unwrap_or(0)
+        self.live_segments().into_iter().map(|s| s.1).max().unwrap_or(0)
     }
 
-    /// Total bytes of all buffers (what a plan with no reuse at all would need).
+    /// Total bytes of all buffers (what a plan with no reuse at all would need), saturating at `u64::MAX`.
     pub fn total_bytes(&self) -> u64 {
-        self.buffers.iter().map(|b| b.size_bytes).sum()
+        self.buffers.iter().fold(0u64, |sum, b| sum.saturating_add(b.size_bytes))
+    }
+
+    /// Check the problem against the instance limits of [`crate::limits`]: buffer count, buffer sizes and
+    /// alignments (a power of two). Within them no packer's arithmetic can overflow; every packer run through
+    /// [`pack_checked`](crate::pack_checked) is guarded by this check.
+    pub fn check_limits(&self) -> Result<(), LimitError> {
+        check(|| "the number of buffers".to_owned(), self.buffers.len() as u64, MAX_BUFFERS as u64, "MAX_BUFFERS")?;
+        for (i, b) in self.buffers.iter().enumerate() {
+            let what = |field: &str| format!("buffer {i} (`{}`) {field}", b.name);
+            check(|| what("size"), b.size_bytes, MAX_INSTANCE_BUFFER_BYTES, "MAX_INSTANCE_BUFFER_BYTES")?;
+            check(|| what("alignment"), b.align_bytes, MAX_ALIGN_BYTES, "MAX_ALIGN_BYTES")?;
+            if !b.align_bytes.is_power_of_two() {
+                return Err(LimitError {
+                    what: format!("{} (not a power of two)", what("alignment")),
+                    value: b.align_bytes,
+                    limit: MAX_ALIGN_BYTES,
+                    name: "MAX_ALIGN_BYTES",
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Pairs `(i, j)`, `i < j`, of buffers alive at a common step.
@@ -159,6 +208,22 @@ mod tests {
     fn half_open_lifetimes_that_touch_do_not_conflict() {
         let p = BufferProblem::new(vec![buf(1, 0..2), buf(1, 2..3), buf(1, 1..3)]);
         assert_eq!(p.time_conflicts(), vec![(0, 2), (1, 2)]);
+    }
+
+    #[test]
+    fn the_profile_is_compressed_and_never_wraps() {
+        // One buffer over 10^8 steps: two segments, not 10^8 entries.
+        let long = BufferProblem::new(vec![buf(16, 0..100_000_000)]);
+        assert_eq!(long.live_segments(), vec![(0, 16)]);
+        assert_eq!(long.lower_bound(), 16);
+        let gap = BufferProblem::new(vec![buf(16, 5..7), buf(8, 9..10)]);
+        assert_eq!(gap.live_segments(), vec![(0, 0), (5, 16), (7, 0), (9, 8)]);
+        assert_eq!(gap.live_profile(), vec![0, 0, 0, 0, 0, 16, 16, 0, 0, 8]);
+        // 19 buffers of 10^18 bytes: 1.9 * 10^19 does not fit in u64; the bound saturates instead of wrapping.
+        let huge = BufferProblem::new((0..19).map(|_| buf(1_000_000_000_000_000_000, 0..1)).collect());
+        assert_eq!(huge.lower_bound(), u64::MAX);
+        assert_eq!(huge.total_bytes(), u64::MAX);
+        assert!(huge.check_limits().is_err());
     }
 
     #[test]

@@ -79,6 +79,9 @@ pub enum PackError {
     /// The underlying solver failed.
     #[error("solver error: {0}")]
     Solver(String),
+    /// The problem exceeds a resource limit of [`crate::limits`] (checked before any packer runs).
+    #[error(transparent)]
+    Limit(#[from] crate::limits::LimitError),
     /// The packer produced an invalid packing (a bug, caught by the validator).
     #[error("packer `{packer}` produced an invalid packing: {source}")]
     Invalid {
@@ -132,12 +135,14 @@ pub trait Strategy: Send + Sync {
     fn plan(&self, graph: &Graph, request: &PlanRequest) -> Result<Plan, StrategyError>;
 }
 
-/// Run a packer and check its answer with the independent validator.
+/// Check the problem against the resource limits ([`BufferProblem::check_limits`]), run a packer, and check its
+/// answer with the independent validator.
 pub fn pack_checked(
     packer: &dyn Packer,
     problem: &BufferProblem,
     limits: &PackLimits,
 ) -> Result<(Packing, u64), PackError> {
+    problem.check_limits()?;
     let mut packing = packer.pack(problem, limits)?;
     let arena = arena_bytes_of(problem, &packing.offsets);
     validate_offsets(problem, &packing.offsets, arena)

@@ -92,8 +92,10 @@ pub fn validate_offsets(problem: &BufferProblem, offsets: &[u64], arena_bytes: u
                 align_bytes: b.align_bytes,
             });
         }
-        let end = offset.saturating_add(b.size_bytes);
-        if end > arena_bytes {
+        // 128-bit: `offset + size` of two u64s cannot wrap, so no placement past `u64::MAX` passes.
+        let end = offset as u128 + b.size_bytes as u128;
+        if end > arena_bytes as u128 {
+            let end = u64::try_from(end).unwrap_or(u64::MAX);
             return Err(ValidationError::OutOfArena { buffer: i, name: b.name.clone(), end, arena_bytes });
         }
     }
@@ -113,7 +115,8 @@ pub fn validate_offsets(problem: &BufferProblem, offsets: &[u64], arena_bytes: u
         alive.retain(|&j| buffers[j].live.end > bi.live.start);
         for &j in &alive {
             let (bj, oj) = (&buffers[j], offsets[j]);
-            if oi < oj + bj.size_bytes && oj < oi + bi.size_bytes {
+            let (oi, oj) = (oi as u128, oj as u128);
+            if oi < oj + bj.size_bytes as u128 && oj < oi + bi.size_bytes as u128 {
                 let (a, b) = (i.min(j), i.max(j));
                 return Err(ValidationError::Overlap {
                     a,
@@ -181,6 +184,27 @@ mod tests {
         assert!(matches!(validate_offsets(&p, &[0, 32], 48), Err(ValidationError::OffsetCount { .. })));
         let capped = p.clone().with_capacity(40);
         assert!(matches!(validate_offsets(&capped, &[0, 32, 0], 48), Err(ValidationError::OverCapacity { .. })));
+    }
+
+    #[test]
+    fn huge_buffers_cannot_wrap_past_the_checks() {
+        let p = BufferProblem::new(vec![
+            Buffer::instance("a", u64::MAX, 1, 0..2),
+            Buffer::instance("b", u64::MAX, 1, 0..2),
+        ]);
+        // What a saturating packer produces: b "above" a at u64::MAX, a saturated arena of u64::MAX.
+        assert!(matches!(
+            validate_offsets(&p, &[0, u64::MAX], u64::MAX),
+            Err(ValidationError::OutOfArena { buffer: 1, .. })
+        ));
+        assert!(matches!(validate_offsets(&p, &[0, 0], u64::MAX), Err(ValidationError::Overlap { a: 0, b: 1, .. })));
+        // Two halves of the address space that just fit are still accepted.
+        let q = BufferProblem::new(vec![
+            Buffer::instance("a", 1 << 63, 1, 0..2),
+            Buffer::instance("b", (1 << 63) - 1, 1, 0..2),
+        ]);
+        assert_eq!(validate_offsets(&q, &[0, 1 << 63], u64::MAX), Ok(()));
+        assert!(matches!(validate_offsets(&q, &[0, 1 << 62], u64::MAX), Err(ValidationError::Overlap { .. })));
     }
 
     #[test]

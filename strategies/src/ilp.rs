@@ -242,7 +242,8 @@ impl IlpPacker {
         };
         let Outcome::Solved { proven, values } = outcome else { return keep };
         let n = offsets.len();
-        let found: Vec<u64> = (0..n).map(|i| values[i].round().max(0.0) as u64 * steps[i] * unit).collect();
+        let found: Vec<u64> =
+            (0..n).map(|i| (values[i].round().max(0.0) as u64).saturating_mul(steps[i]).saturating_mul(unit)).collect();
         let arena_units = values[n].round().max(0.0) as u64;
         let found_arena = arena_bytes_of(part, &found);
         // The solver proved min max(A_floor, optimum) = arena_units. When that is above the floor, it is the

@@ -50,7 +50,7 @@ impl Preorder {
         let keys: Vec<(usize, u64, u64)> = (0..n)
             .map(|i| {
                 let b = &problem.buffers[i];
-                (inst.width(i), b.size_bytes * (b.live.end - b.live.start) as u64, inst.max_section_total(i))
+                (inst.width(i), b.size_bytes.saturating_mul(b.live.len() as u64), inst.max_section_total(i))
             })
             .collect();
         let key = |i: usize| -> (u64, u64, u64) {
