@@ -1,12 +1,12 @@
-//! Whole-model execution: every zoo network compiled from its greedy plan and run in one arena by the
-//! reference kernels; the host latency and the RAM beside TFLM's total.
+//! Whole-model execution: every zoo network compiled from a plan and run in one arena by the reference or the
+//! optimized kernels; the host latency and the RAM beside TFLM's total.
 
 use std::time::Instant;
 
 use arenaplan_datasets as datasets;
 use arenaplan_kernels as kernels;
 use arenaplan_planner::program::{compile, CompiledProgram};
-use arenaplan_planner::{Graph, PlanRequest};
+use arenaplan_planner::{Graph, KernelVariant, PlanRequest};
 use arenaplan_strategies::strategy_by_name;
 use serde::{Deserialize, Serialize};
 
@@ -36,16 +36,16 @@ impl Runnable {
 /// Networks that did not run, each with the reason.
 pub type Skipped = Vec<(String, String)>;
 
-/// Every zoo network the kernels can run, compiled from the plan of `strategy`; the others by name with the
-/// reason.
-pub fn runnable_networks(strategy: &str) -> anyhow::Result<(Vec<Runnable>, Skipped)> {
+/// Every zoo network the kernels can run, compiled from the plan of `strategy` with the kernel set `kernels`;
+/// the others by name with the reason.
+pub fn runnable_networks(strategy: &str, kernels: KernelVariant) -> anyhow::Result<(Vec<Runnable>, Skipped)> {
     let strategy = strategy_by_name(strategy).ok_or_else(|| anyhow::anyhow!("unknown strategy {strategy}"))?;
     let mut ready = Vec::new();
     let mut skipped = Vec::new();
     for name in datasets::network_names() {
         let bytes = datasets::model_bytes(&name)?;
         let graph = Graph::from_bytes(&bytes)?;
-        let plan = strategy.plan(&graph, &PlanRequest::default())?;
+        let plan = strategy.plan(&graph, &PlanRequest::default().with_kernels(kernels))?;
         match compile(&graph, &plan) {
             Ok(compiled) => {
                 let input = datasets::goldens(&name)?[0].inputs[0].iter().map(|&v| v as u8).collect();
@@ -65,19 +65,25 @@ pub struct ExecutionRow {
     pub model: String,
     /// Strategy of the plan.
     pub strategy: String,
+    /// Kernel set (`reference` or `optimized`).
+    pub kernels: KernelVariant,
     /// Arena bytes: all the RAM an inference uses (the program's steps and constants are read-only).
     pub arena_bytes: u64,
     /// Bytes of steps and precomputed constants (flash on a device).
     pub program_constant_bytes: u64,
     /// TFLM's total (head + tail) for the same model, from the reference file.
     pub tflm_total_bytes: Option<u64>,
-    /// Median host latency of one inference with the reference kernels, in milliseconds.
+    /// Median host latency of one inference with that kernel set, in milliseconds.
     pub host_latency_ms: f64,
 }
 
 /// Measure every runnable network: median of `runs` inferences.
-pub fn execution_rows(strategy: &str, runs: usize) -> anyhow::Result<(Vec<ExecutionRow>, Skipped)> {
-    let (ready, skipped) = runnable_networks(strategy)?;
+pub fn execution_rows(
+    strategy: &str,
+    kernels: KernelVariant,
+    runs: usize,
+) -> anyhow::Result<(Vec<ExecutionRow>, Skipped)> {
+    let (ready, skipped) = runnable_networks(strategy, kernels)?;
     let mut rows = Vec::new();
     for r in &ready {
         let mut arena = vec![0u8; r.compiled.arena_bytes as usize];
@@ -92,6 +98,7 @@ pub fn execution_rows(strategy: &str, runs: usize) -> anyhow::Result<(Vec<Execut
         rows.push(ExecutionRow {
             model: r.name.clone(),
             strategy: strategy.to_owned(),
+            kernels,
             arena_bytes: r.compiled.arena_bytes as u64,
             program_constant_bytes: r.compiled.constant_bytes() as u64,
             tflm_total_bytes: datasets::tflm_figures(&r.name).map(|f| f.total_bytes),
@@ -104,7 +111,7 @@ pub fn execution_rows(strategy: &str, runs: usize) -> anyhow::Result<(Vec<Execut
 /// The README's execution table.
 pub fn render_markdown(rows: &[ExecutionRow], skipped: &[(String, String)]) -> String {
     let mut out = String::from(
-        "| model | plan | RAM (arena) B | TFLM total B | RAM vs TFLM | program constants B (flash) | host latency ms |\n|---|---|---:|---:|---:|---:|---:|\n",
+        "| model | plan | kernels | RAM (arena) B | TFLM total B | RAM vs TFLM | program constants B (flash) | host latency ms |\n|---|---|---|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
         let (tflm, vs) = match r.tflm_total_bytes {
@@ -112,8 +119,11 @@ pub fn render_markdown(rows: &[ExecutionRow], skipped: &[(String, String)]) -> S
             None => ("-".to_owned(), "-".to_owned()),
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {:.2} |\n",
-            r.model, r.strategy, r.arena_bytes, tflm, vs, r.program_constant_bytes, r.host_latency_ms
+            "| {} | {} | {} | {} | {} | {} | {} | {:.2} |\n",
+            r.model,
+            r.strategy,
+            r.kernels.name(),
+            r.arena_bytes, tflm, vs, r.program_constant_bytes, r.host_latency_ms
         ));
     }
     for (name, why) in skipped {

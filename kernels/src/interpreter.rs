@@ -1,6 +1,8 @@
 //! Runs a [`Program`] in one caller-provided arena, with no allocation.
 
-use crate::program::{KernelId, Operand, Program, Slice, Step, StepParams};
+use core::ops::Range;
+
+use crate::program::{KernelId, Operand, Program, Slice, Step, StepParams, Variant, MAX_OPERANDS};
 use crate::reference::{
     conv2d_s8, elementwise_s8, fully_connected_s8, hard_swish_s8, logistic_s8, pool2d_s8, reduce_s8, softmax_s8,
 };
@@ -62,29 +64,93 @@ fn check(program: &Program<'_>, arena_len: usize) -> Result<(), KernelError> {
     Ok(())
 }
 
-/// Run one step: its output range is split off the arena, every arena input must lie wholly outside it.
+/// Sees each step of a run: firmware puts markers here to count instructions per step, a host profiler takes
+/// the time. Both methods default to doing nothing.
+pub trait StepObserver {
+    /// Called just before step `index` runs.
+    fn before_step(&mut self, _index: usize) {}
+    /// Called just after step `index` ran.
+    fn after_step(&mut self, _index: usize) {}
+}
+
+/// The observer of [`run`]: sees nothing.
+struct Unobserved;
+
+impl StepObserver for Unobserved {}
+
+/// The arena split around the step's output and scratch (both writable): every arena input must lie wholly in
+/// one of the three read-only pieces, so no input can alias what the kernel writes.
+struct SplitArena<'a> {
+    output: &'a mut [u8],
+    scratch: &'a mut [u8],
+    /// `(start, bytes)` of the read-only pieces, in address order.
+    pieces: [(usize, &'a [u8]); 3],
+}
+
+impl<'a> SplitArena<'a> {
+    fn new(
+        arena: &'a mut [u8],
+        out: Range<usize>,
+        scratch: Option<Range<usize>>,
+        step: usize,
+    ) -> Result<Self, KernelError> {
+        let overlap = KernelError::Overlap { step };
+        let scratch = scratch.filter(|r| !r.is_empty()).unwrap_or(out.end..out.end);
+        if scratch.start < out.end && out.start < scratch.end {
+            return Err(overlap);
+        }
+        let scratch_first = scratch.end <= out.start && !scratch.is_empty();
+        let (first, second) =
+            if scratch_first { (scratch.clone(), out.clone()) } else { (out.clone(), scratch.clone()) };
+        let (p0, rest) = arena.split_at_mut(first.start);
+        let (m0, rest) = rest.split_at_mut(first.len());
+        let (p1, rest) = rest.split_at_mut(second.start - first.end);
+        let (m1, p2) = rest.split_at_mut(second.len());
+        let (output, scratch_bytes) = if scratch_first { (m1, m0) } else { (m0, m1) };
+        Ok(SplitArena { output, scratch: scratch_bytes, pieces: [(0, p0), (first.end, p1), (second.end, p2)] })
+    }
+
+    fn input(&self, r: Range<usize>, step: usize) -> Result<&'a [u8], KernelError> {
+        for &(start, bytes) in &self.pieces {
+            if r.start >= start && r.end <= start + bytes.len() {
+                return Ok(&bytes[r.start - start..r.end - start]);
+            }
+        }
+        Err(KernelError::Overlap { step })
+    }
+}
+
+/// Run one step: its output (and scratch) ranges are split off the arena, every arena input must lie wholly
+/// outside them.
 fn run_step(program: &Program<'_>, arena: &mut [u8], index: usize, step: &Step) -> Result<(), KernelError> {
     let out = step.output.range().ok_or(KernelError::OutOfRange { step: index })?;
-    let (before, rest) = arena.split_at_mut(out.start);
-    let (output, after) = rest.split_at_mut(out.len());
-    let (before, after): (&[u8], &[u8]) = (before, after);
-    let mut operands: [&[u8]; 5] = [&[]; 5];
+    let scratch = match step.scratch {
+        Some(s) => Some(s.range().ok_or(KernelError::OutOfRange { step: index })?),
+        None => None,
+    };
+    let split = SplitArena::new(arena, out, scratch, index)?;
+    let mut operands: [&[u8]; MAX_OPERANDS] = [&[]; MAX_OPERANDS];
     for (k, operand) in step.inputs.iter().enumerate() {
         operands[k] = match *operand {
-            Operand::Arena(s) => {
-                let r = s.range().ok_or(KernelError::OutOfRange { step: index })?;
-                if r.end <= out.start {
-                    &before[r]
-                } else if r.start >= out.end {
-                    &after[r.start - out.end..r.end - out.end]
-                } else {
-                    return Err(KernelError::Overlap { step: index });
-                }
-            }
+            Operand::Arena(s) => split.input(s.range().ok_or(KernelError::OutOfRange { step: index })?, index)?,
             other => blob(program, &[], other, index)?,
         };
     }
-    let [a, b, c, d, e] = operands;
+    let SplitArena { output, scratch, .. } = split;
+    match step.variant {
+        Variant::Optimized => run_optimized(step, index, &operands, scratch, output),
+        Variant::Reference => run_reference(step, index, &operands, output),
+    }
+}
+
+/// Dispatch to the reference kernels.
+fn run_reference(
+    step: &Step,
+    index: usize,
+    operands: &[&[u8]; MAX_OPERANDS],
+    output: &mut [u8],
+) -> Result<(), KernelError> {
+    let [a, b, c, d, e] = *operands;
     match (step.kernel, &step.params) {
         (KernelId::Conv2dS8, StepParams::Conv(p)) => conv2d_s8::conv2d_s8(p, false, a, b, c, d, e, output),
         (KernelId::DepthwiseConv2dS8, StepParams::Conv(p)) => conv2d_s8::conv2d_s8(p, true, a, b, c, d, e, output),
@@ -107,12 +173,34 @@ fn run_step(program: &Program<'_>, arena: &mut [u8], index: usize, step: &Step) 
     }
 }
 
+/// Dispatch to the optimized kernels; kernels without an optimized version run the reference.
+fn run_optimized(
+    step: &Step,
+    index: usize,
+    operands: &[&[u8]; MAX_OPERANDS],
+    _scratch: &mut [u8],
+    output: &mut [u8],
+) -> Result<(), KernelError> {
+    run_reference(step, index, operands, output)
+}
+
 /// Run every step of `program` in `arena` (at least `program.arena_bytes` long). The model inputs must be in
 /// place (see [`input_mut`]); the outputs are then read with [`output`].
 pub fn run(program: &Program<'_>, arena: &mut [u8]) -> Result<(), KernelError> {
+    run_observed(program, arena, &mut Unobserved)
+}
+
+/// [`run`], telling `observer` before and after each step.
+pub fn run_observed(
+    program: &Program<'_>,
+    arena: &mut [u8],
+    observer: &mut impl StepObserver,
+) -> Result<(), KernelError> {
     check(program, arena.len())?;
     for (i, step) in program.steps.iter().enumerate() {
+        observer.before_step(i);
         run_step(program, arena, i, step)?;
+        observer.after_step(i);
     }
     Ok(())
 }
@@ -130,12 +218,19 @@ pub fn output<'a>(program: &Program<'_>, arena: &'a [u8], j: usize) -> Option<&'
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::program::{Operand, StepParams, MAX_OPERANDS};
+    use crate::program::{Operand, StepParams};
 
     fn copy_step(from: Slice, to: Slice) -> Step {
         let mut inputs = [Operand::Unused; MAX_OPERANDS];
         inputs[0] = Operand::Arena(from);
-        Step { kernel: KernelId::CopyS8, params: StepParams::NoParams, inputs, output: to, scratch: None }
+        Step {
+            kernel: KernelId::CopyS8,
+            variant: Variant::Reference,
+            params: StepParams::NoParams,
+            inputs,
+            output: to,
+            scratch: None,
+        }
     }
 
     fn program(steps: &[Step], arena_bytes: u32) -> Program<'_> {
@@ -164,5 +259,49 @@ mod tests {
         assert_eq!(run(&program(&steps, 8), &mut arena), Err(KernelError::OutOfRange { step: 0 }));
         assert_eq!(arena, [7u8; 16], "nothing was written");
         assert_eq!(run(&program(&steps, 32), &mut arena), Err(KernelError::ArenaTooSmall { needed: 32, given: 16 }));
+    }
+
+    #[test]
+    fn scratch_overlapping_the_output_is_refused() {
+        let mut step = copy_step(Slice { offset: 0, len: 4 }, Slice { offset: 8, len: 4 });
+        step.scratch = Some(Slice { offset: 10, len: 4 });
+        let steps = [step];
+        let mut arena = [0u8; 16];
+        assert_eq!(run(&program(&steps, 16), &mut arena), Err(KernelError::Overlap { step: 0 }));
+    }
+
+    #[test]
+    fn an_input_inside_the_scratch_is_refused_and_scratch_before_the_output_works() {
+        let mut step = copy_step(Slice { offset: 4, len: 4 }, Slice { offset: 12, len: 4 });
+        step.scratch = Some(Slice { offset: 2, len: 4 });
+        let mut arena = [0u8; 16];
+        assert_eq!(run(&program(&[step], 16), &mut arena), Err(KernelError::Overlap { step: 0 }));
+        step.scratch = Some(Slice { offset: 8, len: 4 });
+        let mut arena = [0, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0];
+        run(&program(&[step], 16), &mut arena).unwrap();
+        assert_eq!(arena[12..], [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn the_observer_sees_every_step_in_order() {
+        struct Log([(usize, bool); 4], usize);
+        impl StepObserver for Log {
+            fn before_step(&mut self, index: usize) {
+                self.0[self.1] = (index, true);
+                self.1 += 1;
+            }
+            fn after_step(&mut self, index: usize) {
+                self.0[self.1] = (index, false);
+                self.1 += 1;
+            }
+        }
+        let steps = [
+            copy_step(Slice { offset: 0, len: 4 }, Slice { offset: 4, len: 4 }),
+            copy_step(Slice { offset: 4, len: 4 }, Slice { offset: 8, len: 4 }),
+        ];
+        let mut arena = [5u8; 12];
+        let mut log = Log([(9, false); 4], 0);
+        run_observed(&program(&steps, 12), &mut arena, &mut log).unwrap();
+        assert_eq!(log.0, [(0, true), (0, false), (1, true), (1, false)]);
     }
 }

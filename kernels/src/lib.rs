@@ -17,5 +17,5 @@ pub mod quant;
 pub mod reference;
 
 pub use error::KernelError;
-pub use interpreter::{input_mut, output, run, scratch_bytes};
-pub use program::{KernelId, Operand, Program, Slice, Step, StepParams};
+pub use interpreter::{input_mut, output, run, run_observed, scratch_bytes, StepObserver};
+pub use program::{KernelId, Operand, Program, Slice, Step, StepParams, Variant};

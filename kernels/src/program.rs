@@ -108,6 +108,29 @@ impl KernelId {
     }
 }
 
+/// Which implementation of its kernel a step runs. Both give identical outputs; they differ in speed and in
+/// scratch needs (see [`crate::scratch_bytes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Variant {
+    /// The reference kernel, bit-exact with TFLM's reference kernels.
+    #[default]
+    Reference,
+    /// The optimized kernel (`crate::optimized`), bit-exact with the reference; falls back to the reference
+    /// for kernels that have no optimized version.
+    Optimized,
+}
+
+impl Variant {
+    /// Its name, as in plans and exports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Reference => "reference",
+            Variant::Optimized => "optimized",
+        }
+    }
+}
+
 /// Parameters of the convolutions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -397,6 +420,8 @@ pub const MAX_OPERANDS: usize = 5;
 pub struct Step {
     /// The kernel.
     pub kernel: KernelId,
+    /// Which implementation of the kernel runs.
+    pub variant: Variant,
     /// Its parameters.
     pub params: StepParams,
     /// Its operands, in the kernel's order (unused ones are [`Operand::Unused`]).

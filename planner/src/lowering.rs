@@ -60,7 +60,42 @@ pub fn reference_scratch_bytes(graph: &Graph<'_>, op: OpId) -> Vec<u64> {
     }
 }
 
-/// Lower `graph` with `schedule` and the reference kernels into a buffer problem.
+/// The kernel variant operator `op` runs with when the request asks for `wanted`: the optimized set covers
+/// the operators that carry the MACs (convolutions, depthwise convolutions, fully connected); every other
+/// operator keeps its reference kernel.
+pub fn kernel_variant(graph: &Graph<'_>, op: OpId, wanted: KernelVariant) -> KernelVariant {
+    let has_optimized =
+        matches!(graph.op(op).kind, OpKind::Conv2d(_) | OpKind::DepthwiseConv2d(_) | OpKind::FullyConnected(_));
+    match wanted {
+        KernelVariant::Optimized if has_optimized => KernelVariant::Optimized,
+        _ => KernelVariant::Reference,
+    }
+}
+
+/// Scratch buffers (bytes each) operator `op` needs in the arena with kernel `variant`: TFLM's needs for the
+/// reference kernels ([`reference_scratch_bytes`]), the optimized kernels' own scratch functions otherwise.
+pub fn scratch_bytes(graph: &Graph<'_>, op: OpId, variant: KernelVariant) -> Vec<u64> {
+    match variant {
+        KernelVariant::Reference => reference_scratch_bytes(graph, op),
+        KernelVariant::Optimized => {
+            let kind = graph.op(op).kind;
+            let bytes = match kind {
+                OpKind::Conv2d(_) | OpKind::DepthwiseConv2d(_) => crate::program::conv_params(graph, op)
+                    .map(|p| optimized_conv_scratch_bytes(&p, matches!(kind, OpKind::DepthwiseConv2d(_))))
+                    .unwrap_or(0),
+                _ => 0,
+            };
+            vec![bytes as u64]
+        }
+    }
+}
+
+/// The optimized convolutions' scratch.
+fn optimized_conv_scratch_bytes(_params: &arenaplan_kernels::program::ConvParams, _depthwise: bool) -> usize {
+    0
+}
+
+/// Lower `graph` with `schedule` and the kernel set of `request` into a buffer problem.
 pub fn lower(graph: &Graph<'_>, schedule: &[OpId], request: &PlanRequest) -> Result<Lowering, LoweringError> {
     if !graph.is_valid_schedule(schedule) {
         return Err(LoweringError::InvalidSchedule { ops: graph.op_count() });
@@ -101,9 +136,10 @@ pub fn lower(graph: &Graph<'_>, schedule: &[OpId], request: &PlanRequest) -> Res
             live: first..last + 1,
         });
     }
-    for &op in schedule {
+    let kernels: Vec<KernelVariant> = schedule.iter().map(|&op| kernel_variant(graph, op, request.kernels)).collect();
+    for (&op, &variant) in schedule.iter().zip(&kernels) {
         let step = step_of_op[op.0 as usize];
-        for (k, bytes) in reference_scratch_bytes(graph, op).into_iter().enumerate().filter(|(_, b)| *b > 0) {
+        for (k, bytes) in scratch_bytes(graph, op, variant).into_iter().enumerate().filter(|(_, b)| *b > 0) {
             buffers.push(Buffer {
                 id: BufferId(0),
                 origin: BufferOrigin::Scratch(op.0),
@@ -114,9 +150,5 @@ pub fn lower(graph: &Graph<'_>, schedule: &[OpId], request: &PlanRequest) -> Res
             });
         }
     }
-    Ok(Lowering {
-        schedule: schedule.iter().map(|op| op.0).collect(),
-        kernels: vec![KernelVariant::Reference; schedule.len()],
-        problem: BufferProblem::new(buffers),
-    })
+    Ok(Lowering { schedule: schedule.iter().map(|op| op.0).collect(), kernels, problem: BufferProblem::new(buffers) })
 }

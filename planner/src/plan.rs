@@ -29,6 +29,36 @@ pub enum KernelVariant {
     /// The reference kernel, bit-exact with TFLM's, with TFLM's scratch needs.
     #[default]
     Reference,
+    /// The optimized kernel (`arenaplan_kernels::optimized`): bit-exact with the reference, faster, with its own
+    /// scratch needs. Only operators that have one get it; the others keep the reference.
+    Optimized,
+}
+
+impl KernelVariant {
+    /// The kernels crate's name for it, as compiled into a program.
+    pub fn to_kernels(self) -> arenaplan_kernels::Variant {
+        match self {
+            KernelVariant::Reference => arenaplan_kernels::Variant::Reference,
+            KernelVariant::Optimized => arenaplan_kernels::Variant::Optimized,
+        }
+    }
+
+    /// Its name, as in plans and on the command line.
+    pub fn name(self) -> &'static str {
+        self.to_kernels().name()
+    }
+}
+
+impl std::str::FromStr for KernelVariant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "reference" => Ok(KernelVariant::Reference),
+            "optimized" => Ok(KernelVariant::Optimized),
+            other => Err(format!("unknown kernel set `{other}` (expected `reference` or `optimized`)")),
+        }
+    }
 }
 
 /// How a plan was found.

@@ -4,12 +4,12 @@
 use arenaplan_kernels::program::{
     AddParams, ConcatParams, ConvParams, FullyConnectedParams, HardSwishParams, KernelId, LogisticParams, MeanParams,
     MulParams, Operand, PadParams, PoolParams, Program, QuantizeParams, Slice, SoftmaxParams, Step, StepParams,
-    MAX_OPERANDS,
+    Variant, MAX_OPERANDS,
 };
 
 use crate::graph::{Graph, OpId, TensorId};
 use crate::lowering::lower;
-use crate::plan::Plan;
+use crate::plan::{KernelVariant, Plan};
 use crate::problem::BufferOrigin;
 use crate::tflite::{Activation, OpKind, Padding, Tensor};
 use crate::validate::{validate, ValidationError};
@@ -142,6 +142,66 @@ fn padding(padding: Padding, input: u32, output: u32, filter: u32, stride: u32, 
     }
 }
 
+/// The parameters of a CONV_2D or DEPTHWISE_CONV_2D operator: shapes, strides, padding, offsets and the
+/// activation range. Shared by the compiler and by the lowering, which sizes the optimized kernels' scratch from
+/// them, so both see the same geometry.
+pub fn conv_params(graph: &Graph<'_>, op_id: OpId) -> Result<ConvParams, CompileError> {
+    let op = op_id.0 as usize;
+    let operator = graph.op(op_id);
+    let bad = |what: String| CompileError::BadTensor { op, what };
+    let tensor = |k: usize| -> Result<(usize, &Tensor<'_>), CompileError> {
+        let t = operator.inputs.get(k).copied().flatten().ok_or_else(|| bad(format!("input {k} is missing")))?;
+        Ok((t, graph.tensor(TensorId(t as u32))))
+    };
+    let (x, input) = tensor(0)?;
+    let (w, filter) = tensor(1)?;
+    let out_t = *operator.outputs.first().ok_or_else(|| bad("no output".into()))?;
+    let output = graph.tensor(TensorId(out_t as u32));
+    let zero_point = |t: usize, tensor: &Tensor<'_>| -> Result<(f32, i32), CompileError> {
+        let q = tensor.quantization.as_ref().ok_or_else(|| bad(format!("tensor {t} is not quantised")))?;
+        let scale = *q.scales.first().ok_or_else(|| bad(format!("tensor {t} has no scale")))?;
+        Ok((scale, q.zero_points.first().copied().unwrap_or(0) as i32))
+    };
+    let (_, in_zp) = zero_point(x, input)?;
+    let (out_scale, out_zp) = zero_point(out_t, output)?;
+    let shape4 = |t: usize, tensor: &Tensor<'_>| -> Result<[u32; 4], CompileError> {
+        let s = &tensor.shape;
+        if s.len() > 4 {
+            return Err(bad(format!("tensor {t} has more than 4 dimensions")));
+        }
+        let mut out = [1u32; 4];
+        out[4 - s.len()..].iter_mut().zip(s).for_each(|(o, &d)| *o = d as u32);
+        Ok(out)
+    };
+    let (in_shape, out_shape, w_shape) = (shape4(x, input)?, shape4(out_t, output)?, shape4(w, filter)?);
+    let (pad, sh, sw, dh, dw, act, dm) = match operator.kind {
+        OpKind::Conv2d(o) => (o.padding, o.stride_h, o.stride_w, o.dilation_h, o.dilation_w, o.activation, 1),
+        OpKind::DepthwiseConv2d(o) => {
+            (o.padding, o.stride_h, o.stride_w, o.dilation_h, o.dilation_w, o.activation, o.depth_multiplier)
+        }
+        ref other => return Err(bad(format!("{} is not a convolution", other.name()))),
+    };
+    let (act_min, act_max) = activation_range_s8(act, out_scale, out_zp);
+    let (kh, kw) = (w_shape[1], w_shape[2]);
+    Ok(ConvParams {
+        input: in_shape,
+        output: out_shape,
+        filter_h: kh,
+        filter_w: kw,
+        stride_h: sh as u32,
+        stride_w: sw as u32,
+        dilation_h: dh as u32,
+        dilation_w: dw as u32,
+        pad_h: padding(pad, in_shape[1], out_shape[1], kh, sh as u32, dh as u32),
+        pad_w: padding(pad, in_shape[2], out_shape[2], kw, sw as u32, dw as u32),
+        depth_multiplier: dm as u32,
+        input_offset: -in_zp,
+        output_offset: out_zp,
+        act_min,
+        act_max,
+    })
+}
+
 struct Compiler<'g, 'a> {
     graph: &'g Graph<'a>,
     offsets: Vec<Option<u64>>,
@@ -220,12 +280,9 @@ impl<'a> Compiler<'_, 'a> {
         let (kernel, params) = match operator.kind {
             OpKind::Conv2d(_) | OpKind::DepthwiseConv2d(_) => {
                 let (x, w) = (need(0)?, need(1)?);
-                let (in_scales, in_zp) = self.quant(op, x)?;
+                let (in_scales, _) = self.quant(op, x)?;
                 let (w_scales, _) = self.quant(op, w)?;
-                let in_shape = self.shape4(op, x)?;
-                let out_shape = self.shape4(op, out_t)?;
-                let w_shape = self.shape4(op, w)?;
-                let channels = out_shape[3] as usize;
+                let channels = self.shape4(op, out_t)?[3] as usize;
                 let mut multipliers = Vec::with_capacity(channels);
                 let mut shifts = Vec::with_capacity(channels);
                 for c in 0..channels {
@@ -234,53 +291,17 @@ impl<'a> Compiler<'_, 'a> {
                     multipliers.push(m);
                     shifts.push(s);
                 }
-                let (pad, sh, sw, dh, dw, act, dm, kernel) = match operator.kind {
-                    OpKind::Conv2d(o) => (
-                        o.padding,
-                        o.stride_h,
-                        o.stride_w,
-                        o.dilation_h,
-                        o.dilation_w,
-                        o.activation,
-                        1,
-                        KernelId::Conv2dS8,
-                    ),
-                    OpKind::DepthwiseConv2d(o) => (
-                        o.padding,
-                        o.stride_h,
-                        o.stride_w,
-                        o.dilation_h,
-                        o.dilation_w,
-                        o.activation,
-                        o.depth_multiplier,
-                        KernelId::DepthwiseConv2dS8,
-                    ),
-                    _ => unreachable!("matched above"),
+                let p = conv_params(self.graph, op_id)?;
+                let kernel = if matches!(operator.kind, OpKind::DepthwiseConv2d(_)) {
+                    KernelId::DepthwiseConv2dS8
+                } else {
+                    KernelId::Conv2dS8
                 };
-                let (act_min, act_max) = activation_range_s8(act, out_scale, out_zp);
-                let (kh, kw) = (w_shape[1], w_shape[2]);
                 inputs[0] = self.operand(op, Some(x))?;
                 inputs[1] = self.operand(op, Some(w))?;
                 inputs[2] = self.operand(op, input(2))?;
                 inputs[3] = self.push_i32s(&multipliers);
                 inputs[4] = self.push_i32s(&shifts);
-                let p = ConvParams {
-                    input: in_shape,
-                    output: out_shape,
-                    filter_h: kh,
-                    filter_w: kw,
-                    stride_h: sh as u32,
-                    stride_w: sw as u32,
-                    dilation_h: dh as u32,
-                    dilation_w: dw as u32,
-                    pad_h: padding(pad, in_shape[1], out_shape[1], kh, sh as u32, dh as u32),
-                    pad_w: padding(pad, in_shape[2], out_shape[2], kw, sw as u32, dw as u32),
-                    depth_multiplier: dm as u32,
-                    input_offset: -in_zp,
-                    output_offset: out_zp,
-                    act_min,
-                    act_max,
-                };
                 (kernel, StepParams::Conv(p))
             }
             OpKind::FullyConnected(o) => {
@@ -528,7 +549,7 @@ impl<'a> Compiler<'_, 'a> {
             }
             ref other => return Err(CompileError::Unsupported { op, name: other.name() }),
         };
-        Ok(Step { kernel, params, inputs, output, scratch: None })
+        Ok(Step { kernel, variant: Variant::Reference, params, inputs, output, scratch: None })
     }
 }
 
@@ -536,17 +557,47 @@ impl<'a> Compiler<'_, 'a> {
 /// model with the plan's schedule and request, so an invalid plan is never executed.
 pub fn compile(graph: &Graph<'_>, plan: &Plan) -> Result<CompiledProgram, CompileError> {
     let schedule: Vec<OpId> = plan.schedule.iter().map(|&i| OpId(i)).collect();
-    let problem =
-        lower(graph, &schedule, &plan.meta.request).map_err(|e| CompileError::Lowering(e.to_string()))?.problem;
+    let lowering = lower(graph, &schedule, &plan.meta.request).map_err(|e| CompileError::Lowering(e.to_string()))?;
+    if lowering.kernels != plan.kernels {
+        return Err(CompileError::Lowering(
+            "the plan's kernel variants differ from those its request gives this model".to_owned(),
+        ));
+    }
+    let problem = lowering.problem;
     validate(&problem, plan)?;
     let mut offsets = vec![None; graph.tensor_count()];
+    let mut scratch = vec![None; graph.op_count()];
     for (buffer, &offset) in problem.buffers.iter().zip(&plan.offsets) {
-        if let BufferOrigin::Tensor(t) = buffer.origin {
-            offsets[t as usize] = Some(offset);
+        match buffer.origin {
+            BufferOrigin::Tensor(t) => offsets[t as usize] = Some(offset),
+            BufferOrigin::Scratch(op) => {
+                let slot = &mut scratch[op as usize];
+                if slot.is_none() {
+                    *slot = Some(Slice { offset: offset as u32, len: buffer.size_bytes as u32 });
+                }
+            }
+            BufferOrigin::Instance => {}
         }
     }
+    if plan.kernels.len() != plan.schedule.len() {
+        return Err(CompileError::Lowering(format!(
+            "the plan lists {} kernel variants for {} scheduled operators",
+            plan.kernels.len(),
+            plan.schedule.len()
+        )));
+    }
     let mut compiler = Compiler { graph, offsets, precomputed: Vec::new() };
-    let steps = schedule.iter().map(|&op| compiler.step(op)).collect::<Result<Vec<_>, _>>()?;
+    let mut steps = Vec::with_capacity(schedule.len());
+    for (&op, &variant) in schedule.iter().zip(&plan.kernels) {
+        let mut step = compiler.step(op)?;
+        step.variant = variant.to_kernels();
+        // The reference kernels use no arena scratch (TFLM's MEAN scratch is reserved in the plan, unused);
+        // the optimized ones get the buffer the lowering sized for them.
+        if variant == KernelVariant::Optimized {
+            step.scratch = scratch[op.0 as usize];
+        }
+        steps.push(step);
+    }
     let model = graph.model();
     let slices =
         |ts: &[usize]| -> Result<Vec<Slice>, CompileError> { ts.iter().map(|&t| compiler.arena(0, t)).collect() };

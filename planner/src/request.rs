@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::plan::KernelVariant;
+
 /// What a strategy optimises.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -45,11 +47,20 @@ pub struct PlanRequest {
     pub time_limit_ms: u64,
     /// Seed of every randomised choice.
     pub seed: u64,
+    /// The kernel set to use where an operator has that variant (the others run the reference kernels).
+    /// `Reference` reproduces TFLM's scratch needs exactly.
+    pub kernels: KernelVariant,
 }
 
 impl Default for PlanRequest {
     fn default() -> Self {
-        PlanRequest { objective: Objective::MinRam, alignment_bytes: 16, time_limit_ms: 10_000, seed: 0 }
+        PlanRequest {
+            objective: Objective::MinRam,
+            alignment_bytes: 16,
+            time_limit_ms: 10_000,
+            seed: 0,
+            kernels: KernelVariant::Reference,
+        }
     }
 }
 
@@ -57,6 +68,12 @@ impl PlanRequest {
     /// The same request with another time limit.
     pub fn with_time_limit(mut self, limit: Duration) -> Self {
         self.time_limit_ms = limit.as_millis().min(u64::MAX as u128) as u64;
+        self
+    }
+
+    /// The same request with another kernel set.
+    pub fn with_kernels(mut self, kernels: KernelVariant) -> Self {
+        self.kernels = kernels;
         self
     }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use arenaplan_benches::{execution, models, readme, strategies};
-use arenaplan_planner::PackLimits;
+use arenaplan_planner::{KernelVariant, PackLimits};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("benches/ is inside the repository").to_owned()
@@ -29,10 +29,21 @@ fn main() -> anyhow::Result<()> {
     text = readme::replace_section(&text, "models", &models::render_markdown(&rows))
         .context("README.md lacks the report:models markers")?;
 
-    eprintln!("report: running every zoo network with the reference kernels ...");
-    let (rows, skipped) = execution::execution_rows("greedy-by-size", 11)?;
-    let (exact_rows, _) = execution::execution_rows("exact", 11)?;
-    let all: Vec<_> = rows.into_iter().chain(exact_rows).collect();
+    eprintln!("report: running every zoo network with the reference and the optimized kernels ...");
+    let mut all = Vec::new();
+    let mut skipped = Vec::new();
+    for (strategy, kernels) in [
+        ("greedy-by-size", KernelVariant::Reference),
+        ("greedy-by-size", KernelVariant::Optimized),
+        ("exact", KernelVariant::Reference),
+        ("exact", KernelVariant::Optimized),
+    ] {
+        let (rows, not_run) = execution::execution_rows(strategy, kernels, 11)?;
+        all.extend(rows);
+        if skipped.is_empty() {
+            skipped = not_run;
+        }
+    }
     write_json(&results.join("execution.json"), &all)?;
     text = readme::replace_section(&text, "execution", &execution::render_markdown(&all, &skipped))
         .context("README.md lacks the report:execution markers")?;

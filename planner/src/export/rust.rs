@@ -39,6 +39,7 @@ pub fn to_rust(graph: &Graph<'_>, plan: &Plan, model_name: &str) -> Result<Strin
     let _ = writeln!(w, "use arenaplan_kernels::program::KernelId::*;");
     let _ = writeln!(w, "use arenaplan_kernels::program::Operand::*;");
     let _ = writeln!(w, "use arenaplan_kernels::program::StepParams::*;");
+    let _ = writeln!(w, "use arenaplan_kernels::program::Variant::*;");
     let _ = writeln!(w, "use arenaplan_kernels::program::*;\n");
     let _ = writeln!(w, "/// SHA-256 of the `.tflite` file whose bytes `program` must be given.");
     let _ = writeln!(w, "pub const MODEL_SHA256: &str = \"{}\";", sha256_hex(graph.model().bytes));
