@@ -41,13 +41,19 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     }
     let mut ranked: Vec<&_> = plans.iter().collect();
     ranked.sort_by_key(|p| p.arena_bytes); // stable: ties keep registry order
-    println!("model {}: {} strategies, ranked by arena", source.name, ranked.len());
-    println!(
+    outln!("model {}: {} strategies, ranked by arena", source.name, ranked.len());
+    outln!(
         "{:<4} {:<24} {:>10} {:>12} {:>8} {:>10} {:>10}",
-        "rank", "strategy", "arena B", "lower bnd B", "gap %", "status", "time ms"
+        "rank",
+        "strategy",
+        "arena B",
+        "lower bnd B",
+        "gap %",
+        "status",
+        "time ms"
     );
     for (i, plan) in ranked.iter().enumerate() {
-        println!(
+        outln!(
             "{:<4} {:<24} {:>10} {:>12} {:>8.2} {:>10} {:>10.1}",
             i + 1,
             plan.meta.strategy,

@@ -64,13 +64,46 @@ pub struct CheckPlanArgs {
     plan: PathBuf,
 }
 
-/// Write `bytes` to `path` beside it first, then rename, so a failure never leaves a partial file.
+/// Write `bytes` to `path` so that `path` never holds a partial file: the bytes go to a new temporary file in
+/// the target's directory, which is renamed over `path` once complete and removed on every error path. A
+/// `path` that names a directory is refused before anything is written.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
-    std::fs::write(&partial, bytes).with_context(|| format!("cannot write {}", partial.display()))?;
-    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
+    use std::io::Write as _;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+    if path.is_dir() {
+        bail!("cannot write {}: it is a directory", path.display());
+    }
+    let file_name = path.file_name().with_context(|| format!("cannot write {}: no file name", path.display()))?;
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let (file, temp) = loop {
+        let mut name = std::ffi::OsString::from(".");
+        name.push(file_name);
+        name.push(format!(".{}.{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+        let temp = dir.join(name);
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&temp) {
+            Ok(file) => break (file, temp),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot write {}", path.display())),
+        }
+    };
+    let written = (|| -> std::io::Result<()> {
+        let mut file = file;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temp, path)
+    })();
+    if let Err(e) = written {
+        // The temporary file is ours alone; nothing else to undo.
+        let _ = std::fs::remove_file(&temp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    Ok(())
 }
 
 /// The request of the model, with command-line overrides.
@@ -161,7 +194,7 @@ pub fn run_check(args: CheckPlanArgs) -> anyhow::Result<()> {
     let document = read_document(&args.plan)?;
     let plan = json::check_document(&graph, &document)
         .with_context(|| format!("the plan {} does not hold for {}", args.plan.display(), source.path.display()))?;
-    println!(
+    outln!(
         "valid: `{}` plan of {} ({} buffers), arena {} B, lower bound {} B, {:?}",
         plan.meta.strategy,
         source.name,

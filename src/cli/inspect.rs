@@ -27,7 +27,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     let profile = lowering.problem.live_profile();
     let peak = profile.iter().copied().max().unwrap_or(0).max(1);
 
-    println!(
+    outln!(
         "model {}: {} ops, {} tensors, {} MACs, lower bound {} B",
         source.name,
         graph.op_count(),
@@ -35,12 +35,17 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
         graph.total_macs(),
         lowering.problem.lower_bound()
     );
-    println!(
+    outln!(
         "{:>4} {:<20} {:<22} {:>10} {:>12} {:>10}  live bytes at this step",
-        "op", "type", "output", "out B", "MACs", "live B"
+        "op",
+        "type",
+        "output",
+        "out B",
+        "MACs",
+        "live B"
     );
     let bar_width = 30usize;
-    println!(
+    outln!(
         "{:>4} {:<20} {:<22} {:>10} {:>12} {:>10}  {}",
         "-",
         "(inputs)",
@@ -54,7 +59,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
         let operator = graph.op(op);
         let out = operator.outputs.first().map(|&t| graph.tensor(TensorId(t as u32)));
         let live = profile.get(pos + 1).copied().unwrap_or(0);
-        println!(
+        outln!(
             "{:>4} {:<20} {:<22} {:>10} {:>12} {:>10}  {}",
             op.0,
             operator.kind.name(),

@@ -49,7 +49,7 @@ pub fn run(args: PackArgs) -> anyhow::Result<()> {
     let csv = write_csv(&problem, Some(&packing.offsets));
     match &args.output {
         Some(path) => super::export::write_atomically(path, csv.as_bytes())?,
-        None => print!("{csv}"),
+        None => crate::write_stdout(format_args!("{csv}"))?,
     }
     eprintln!(
         "{}: {} buffers, arena {} B, lower bound {} B, gap {:.2}%, {:?}, {:.3} ms",

@@ -98,20 +98,28 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
                 "seconds": seconds,
             })).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!("model {} ({} ops, {} buffers)", source.name, graph.op_count(), rows[0].0.problem.buffers.len());
+    outln!("model {} ({} ops, {} buffers)", source.name, graph.op_count(), rows[0].0.problem.buffers.len());
     match tflm {
-        Some(f) => println!(
+        Some(f) => outln!(
             "TFLM reference: head {} B (planned), tail {} B (persistent), total {} B",
-            f.head_bytes, f.tail_bytes, f.total_bytes
+            f.head_bytes,
+            f.tail_bytes,
+            f.total_bytes
         ),
-        None => println!("TFLM reference: not known for this model"),
+        None => outln!("TFLM reference: not known for this model"),
     }
-    println!(
+    outln!(
         "{:<22} {:>12} {:>12} {:>8} {:>12} {:>10} {:>10}",
-        "strategy", "arena B", "lower bnd B", "gap %", "vs TFLM head", "status", "time ms"
+        "strategy",
+        "arena B",
+        "lower bnd B",
+        "gap %",
+        "vs TFLM head",
+        "status",
+        "time ms"
     );
     for (plan, seconds) in &rows {
         let vs_tflm = match tflm {
@@ -120,7 +128,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
             }
             None => "-".to_owned(),
         };
-        println!(
+        outln!(
             "{:<22} {:>12} {:>12} {:>8.2} {:>12} {:>10} {:>10.3}",
             plan.meta.strategy,
             plan.arena_bytes,

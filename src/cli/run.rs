@@ -72,28 +72,28 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         super::export::write_atomically(path, out)?;
     }
     let ram = program.arena_bytes as usize;
-    println!(
+    outln!(
         "model {} planned by {}: {} steps, {:.3} ms on this host",
         source.name,
         plan.meta.strategy,
         program.steps.len(),
         seconds * 1e3
     );
-    println!(
+    outln!(
         "RAM: arena {ram} B (activations and scratch; the program's {} B of steps and constants stay in flash)",
         compiled.constant_bytes()
     );
     match datasets::tflm_figures(&source.name) {
-        Some(f) => println!(
+        Some(f) => outln!(
             "TFLM: total {} B (head {} B + tail {} B); arenaplan needs {:+.1}%",
             f.total_bytes,
             f.head_bytes,
             f.tail_bytes,
             (ram as f64 - f.total_bytes as f64) * 100.0 / f.total_bytes as f64
         ),
-        None => println!("TFLM: no reference figures for this model"),
+        None => outln!("TFLM: no reference figures for this model"),
     }
     let preview: Vec<String> = out.iter().take(16).map(|&b| (b as i8).to_string()).collect();
-    println!("output[0..{}]: {}", preview.len(), preview.join(" "));
+    outln!("output[0..{}]: {}", preview.len(), preview.join(" "));
     Ok(())
 }

@@ -1,0 +1,129 @@
+//! The command line on hostile surroundings (issue 11, items 5 and 6): an output path that is a directory or
+//! cannot be written leaves nothing behind, and a closed standard output ends every printing command quietly.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const MODEL: &str = "fc_autoencoder_640";
+
+fn arenaplan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_arenaplan")).args(args).output().expect("the binary runs")
+}
+
+/// Every entry of `dir`, sorted.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+/// A small allocation instance in `dir`.
+fn instance(dir: &Path) -> String {
+    let path = dir.join("instance.csv");
+    std::fs::write(&path, "id,lower,upper,size\na,0,2,64\nb,1,3,32\n").unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// The commands that write a file, each with `target` as the file.
+fn writing_commands(dir: &Path, target: &str) -> Vec<Vec<String>> {
+    let csv = instance(dir);
+    [
+        vec!["export", MODEL, "--format", "json", "-o", target],
+        vec!["export", MODEL, "--format", "c", "-o", target],
+        vec!["pack", &csv, "-o", target],
+        vec!["run", MODEL, "-o", target],
+        vec!["plan", MODEL, "-s", "greedy-by-size", "--svg", target],
+        vec!["compare", MODEL, "-s", "greedy-by-size", "--svg", target],
+    ]
+    .into_iter()
+    .map(|args| args.into_iter().map(str::to_owned).collect())
+    .collect()
+}
+
+fn assert_exit_2_naming(args: &[String], out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(stderr.contains(needle), "{args:?} should mention `{needle}`: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+}
+
+#[test]
+fn an_output_that_is_a_directory_is_refused_and_nothing_is_left_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out");
+    std::fs::create_dir(&target).unwrap();
+    for args in writing_commands(dir.path(), target.to_str().unwrap()) {
+        let out = Command::new(env!("CARGO_BIN_EXE_arenaplan")).args(&args).output().unwrap();
+        assert_exit_2_naming(&args, &out, "is a directory");
+        assert_eq!(entries(dir.path()), ["instance.csv", "out"], "{args:?} left files behind");
+        assert!(entries(&target).is_empty(), "{args:?} wrote into the directory");
+    }
+}
+
+#[test]
+fn an_output_in_a_missing_directory_is_an_error_and_nothing_is_left_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("missing").join("out.bin");
+    for args in writing_commands(dir.path(), target.to_str().unwrap()) {
+        let out = Command::new(env!("CARGO_BIN_EXE_arenaplan")).args(&args).output().unwrap();
+        assert_exit_2_naming(&args, &out, "cannot write");
+        assert_eq!(entries(dir.path()), ["instance.csv"], "{args:?} left files behind");
+    }
+}
+
+#[test]
+fn a_written_output_is_complete_and_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.file");
+    for args in writing_commands(dir.path(), target.to_str().unwrap()) {
+        let out = Command::new(env!("CARGO_BIN_EXE_arenaplan")).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(entries(dir.path()), ["instance.csv", "out.file"], "{args:?}");
+        assert!(std::fs::metadata(&target).unwrap().len() > 0, "{args:?}");
+        std::fs::remove_file(&target).unwrap();
+    }
+}
+
+/// Run with standard output connected to a socket whose other end is already closed: every write fails with
+/// `EPIPE`, deterministically (no race with a reader that has not gone yet).
+#[cfg(unix)]
+fn run_with_closed_stdout(args: &[String]) -> Output {
+    use std::os::fd::OwnedFd;
+    use std::os::unix::net::UnixStream;
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    drop(ours);
+    Command::new(env!("CARGO_BIN_EXE_arenaplan"))
+        .args(args)
+        .stdout(Stdio::from(OwnedFd::from(theirs)))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_every_printing_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = instance(dir.path());
+    let plan = dir.path().join("plan.json");
+    let export = arenaplan(&["export", MODEL, "--format", "json", "-o", plan.to_str().unwrap()]);
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["inspect", MODEL],
+        vec!["plan", MODEL, "-s", "greedy-by-size"],
+        vec!["plan", MODEL, "-s", "greedy-by-size", "--json"],
+        vec!["compare", MODEL, "-s", "greedy-by-size"],
+        vec!["run", MODEL],
+        vec!["pack", &csv],
+        vec!["check-plan", MODEL, plan.to_str().unwrap()],
+    ];
+    for args in commands {
+        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        let out = run_with_closed_stdout(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("error"), "{args:?} should stop quietly: {stderr}");
+    }
+}
