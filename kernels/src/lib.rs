@@ -5,13 +5,14 @@
 //! precomputed, and [`run`] executes it in one caller-provided arena.
 #![no_std]
 #![warn(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 #[cfg(feature = "std")]
 extern crate std;
 
 mod error;
 mod interpreter;
+pub mod optimized;
 pub mod program;
 pub mod quant;
 pub mod reference;

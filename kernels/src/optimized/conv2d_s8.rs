@@ -1,0 +1,522 @@
+//! CONV_2D and DEPTHWISE_CONV_2D, int8 with per-channel requantisation, optimized (`conv2d_s8`,
+//! `conv2d_s8_1x1`, `dwconv2d_s8_3x3`, `dwconv2d_s8`).
+//!
+//! Dispatch inside [`conv2d_s8`]:
+//! - CONV_2D (any filter, stride, dilation, padding; 1x1 included): im2col of 2 output pixels into `scratch`
+//!   (`i16`, input offset added, padding as 0), then a 2 pixels x 2 output channels SMLAD block.
+//! - DEPTHWISE_CONV_2D, 3x3, depth multiplier 1: 4 channels at a time, two taps per SMLAD, input offset folded
+//!   into the bias for interior pixels; border pixels and leftover channels take the general path.
+//! - Other depthwise shapes: taps outer, channels inner over a block of accumulators on the stack.
+//! - An input offset outside `-255..=255` (no valid int8 zero point gives one) falls back to the reference.
+
+use super::dsp::{dot_2x2_groups, hi16, lo16, pack16, sadd16, smlad, sxtb16, sxtb16_ror8, words_mut, Dw3x3Window};
+use super::{le_i32, Requant};
+use crate::program::ConvParams;
+use crate::KernelError;
+
+/// Scratch bytes [`conv2d_s8`] needs: `4 * filter_h * filter_w * in_channels + 3` for CONV_2D (two im2col
+/// columns of `i16`, plus slack to align them to 4 bytes), 0 for DEPTHWISE_CONV_2D.
+pub fn conv2d_s8_scratch_bytes(p: &ConvParams, depthwise: bool) -> usize {
+    if depthwise {
+        0
+    } else {
+        4 * p.filter_h as usize * p.filter_w as usize * p.input[3] as usize + 3
+    }
+}
+
+/// Shapes in `usize`/`isize`, read once.
+struct Geometry {
+    in_h: usize,
+    in_w: usize,
+    in_c: usize,
+    out_h: usize,
+    out_w: usize,
+    out_c: usize,
+    k_h: usize,
+    k_w: usize,
+    stride_h: isize,
+    stride_w: isize,
+    dil_h: isize,
+    dil_w: isize,
+    pad_h: isize,
+    pad_w: isize,
+}
+
+impl Geometry {
+    fn new(p: &ConvParams) -> Self {
+        Geometry {
+            in_h: p.input[1] as usize,
+            in_w: p.input[2] as usize,
+            in_c: p.input[3] as usize,
+            out_h: p.output[1] as usize,
+            out_w: p.output[2] as usize,
+            out_c: p.output[3] as usize,
+            k_h: p.filter_h as usize,
+            k_w: p.filter_w as usize,
+            stride_h: p.stride_h as isize,
+            stride_w: p.stride_w as isize,
+            dil_h: p.dilation_h as isize,
+            dil_w: p.dilation_w as isize,
+            pad_h: p.pad_h as isize,
+            pad_w: p.pad_w as isize,
+        }
+    }
+
+    /// Batch, and top-left input coordinates of the window of flat output pixel `n`.
+    #[inline(always)]
+    fn origin(&self, n: usize) -> (usize, isize, isize) {
+        let per_image = self.out_h * self.out_w;
+        let (b, rem) = (n / per_image, n % per_image);
+        let (oy, ox) = (rem / self.out_w, rem % self.out_w);
+        (b, oy as isize * self.stride_h - self.pad_h, ox as isize * self.stride_w - self.pad_w)
+    }
+
+    /// Byte offset of input pixel `(b, y, x)` if it lies inside the image.
+    #[inline(always)]
+    fn pixel(&self, b: usize, y: isize, x: isize) -> Option<usize> {
+        if y < 0 || x < 0 || y >= self.in_h as isize || x >= self.in_w as isize {
+            None
+        } else {
+            Some(((b * self.in_h + y as usize) * self.in_w + x as usize) * self.in_c)
+        }
+    }
+}
+
+/// Run a convolution, bit-exact with [`crate::reference::conv2d_s8::conv2d_s8`] (same operands and layouts),
+/// using `scratch` of at least [`conv2d_s8_scratch_bytes`] bytes.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_s8(
+    p: &ConvParams,
+    depthwise: bool,
+    input: &[u8],
+    filter: &[u8],
+    bias: &[u8],
+    multipliers: &[u8],
+    shifts: &[u8],
+    scratch: &mut [u8],
+    output: &mut [u8],
+) -> Result<(), KernelError> {
+    let [batches, in_h, in_w, in_c] = p.input.map(|d| d as usize);
+    let [_, out_h, out_w, out_c] = p.output.map(|d| d as usize);
+    let (k_h, k_w) = (p.filter_h as usize, p.filter_w as usize);
+    let filter_len = if depthwise { k_h * k_w * out_c } else { out_c * k_h * k_w * in_c };
+    let ok = input.len() == batches * in_h * in_w * in_c
+        && output.len() == batches * out_h * out_w * out_c
+        && filter.len() == filter_len
+        && (bias.is_empty() || bias.len() == 4 * out_c)
+        && multipliers.len() == 4 * out_c
+        && shifts.len() == 4 * out_c
+        && (!depthwise || out_c == in_c * p.depth_multiplier as usize)
+        && p.stride_h > 0
+        && p.stride_w > 0
+        && scratch.len() >= conv2d_s8_scratch_bytes(p, depthwise);
+    if !ok {
+        return Err(KernelError::BadLength { kernel: if depthwise { "dwconv2d_s8" } else { "conv2d_s8" } });
+    }
+    if !(-255..=255).contains(&p.input_offset) {
+        return crate::reference::conv2d_s8::conv2d_s8(p, depthwise, input, filter, bias, multipliers, shifts, output);
+    }
+    let g = Geometry::new(p);
+    let consts = Consts { bias, multipliers, shifts, out_offset: p.output_offset, min: p.act_min, max: p.act_max };
+    if !depthwise {
+        conv_im2col(&g, batches, p.input_offset, input, filter, &consts, scratch, output);
+    } else if p.depth_multiplier == 1 && k_h == 3 && k_w == 3 {
+        dwconv_3x3(&g, batches, p.input_offset, input, filter, &consts, output);
+    } else {
+        let dm = p.depth_multiplier as usize;
+        for n in 0..batches * out_h * out_w {
+            dwconv_pixel(&g, dm, p.input_offset, input, filter, &consts, n, 0..out_c, output);
+        }
+    }
+    Ok(())
+}
+
+/// Per-output-channel constants and the output range.
+struct Consts<'a> {
+    bias: &'a [u8],
+    multipliers: &'a [u8],
+    shifts: &'a [u8],
+    out_offset: i32,
+    min: i32,
+    max: i32,
+}
+
+impl Consts<'_> {
+    #[inline(always)]
+    fn bias(&self, oc: usize) -> i32 {
+        if self.bias.is_empty() {
+            0
+        } else {
+            le_i32(self.bias, oc)
+        }
+    }
+
+    /// The requantisation of channel `oc`.
+    #[inline(always)]
+    fn requant(&self, oc: usize) -> Requant {
+        Requant::new(le_i32(self.multipliers, oc), le_i32(self.shifts, oc))
+    }
+
+    /// Add the bias of channel `oc` to `acc`, requantise, offset and clamp.
+    #[inline(always)]
+    fn out(&self, acc: i32, oc: usize) -> u8 {
+        self.out_with(acc.wrapping_add(self.bias(oc)), &self.requant(oc))
+    }
+
+    /// Requantise `acc` (bias already included) with `rq`, offset and clamp.
+    #[inline(always)]
+    fn out_with(&self, acc: i32, rq: &Requant) -> u8 {
+        rq.output(acc, self.out_offset, self.min, self.max)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// CONV_2D: im2col of two pixels + 2x2 SMLAD block.
+// ---------------------------------------------------------------------------------------------------------
+
+/// Layout of a two-pixel column of `k` taps (one word per tap and pixel pair, `k` words in all): for each full
+/// group `q` of 4 taps `t0..t3`, words `4q..4q+4` are pixel 0 `(t0, t2)`, pixel 1 `(t0, t2)`, pixel 0 `(t1, t3)`,
+/// pixel 1 `(t1, t3)` (low halfword first: the lane order of SXTB16 and SXTB16 ROR 8 on the filter word); the
+/// `k % 4` leftover taps follow, one word each holding `(pixel 0, pixel 1)`. Values are `x + input_offset`, or 0
+/// where the tap falls in the padding.
+#[allow(clippy::too_many_arguments)]
+fn conv_im2col(
+    g: &Geometry,
+    batches: usize,
+    input_offset: i32,
+    input: &[u8],
+    filter: &[u8],
+    c: &Consts<'_>,
+    scratch: &mut [u8],
+    output: &mut [u8],
+) {
+    let k = g.k_h * g.k_w * g.in_c;
+    let col = &mut words_mut(scratch)[..k];
+    let pixels = batches * g.out_h * g.out_w;
+    let out_c = g.out_c;
+    let mut n = 0;
+    while n < pixels {
+        // An odd last pixel is computed twice and written once.
+        let n1 = if n + 1 < pixels { n + 1 } else { n };
+        fill_column(g, input_offset, input, n, 0, col);
+        fill_column(g, input_offset, input, n1, 1, col);
+        let mut oc = 0;
+        while oc + 2 <= out_c {
+            let w0 = &filter[oc * k..(oc + 1) * k];
+            let w1 = &filter[(oc + 1) * k..(oc + 2) * k];
+            let (b0, b1) = (c.bias(oc), c.bias(oc + 1));
+            let [a00, a10, a01, a11] = dot_2x2(col, w0, w1, [b0, b0, b1, b1]);
+            let (r0, r1) = (c.requant(oc), c.requant(oc + 1));
+            output[n * out_c + oc] = c.out_with(a00, &r0);
+            output[n * out_c + oc + 1] = c.out_with(a01, &r1);
+            if n1 != n {
+                output[n1 * out_c + oc] = c.out_with(a10, &r0);
+                output[n1 * out_c + oc + 1] = c.out_with(a11, &r1);
+            }
+            oc += 2;
+        }
+        if oc < out_c {
+            let w0 = &filter[oc * k..(oc + 1) * k];
+            let [a00, a10] = dot_2x1(col, w0);
+            output[n * out_c + oc] = c.out(a00, oc);
+            if n1 != n {
+                output[n1 * out_c + oc] = c.out(a10, oc);
+            }
+        }
+        n += 2;
+    }
+}
+
+/// Word and half (false: low) of tap `t` of pixel `slot` in a two-pixel column whose full groups end at `full`.
+#[inline(always)]
+fn column_place(t: usize, slot: usize, full: usize) -> (usize, bool) {
+    if t < full {
+        (t / 4 * 4 + 2 * (t & 1) + slot, (t & 2) != 0)
+    } else {
+        (t, slot == 1)
+    }
+}
+
+/// Write output pixel `n`'s im2col column into `slot` (0 or 1) of the two-pixel column `col`.
+fn fill_column(g: &Geometry, input_offset: i32, input: &[u8], n: usize, slot: usize, col: &mut [u32]) {
+    let (b, y0, x0) = g.origin(n);
+    let cin = g.in_c;
+    if cin % 4 == 0 {
+        // Every tap is a whole number of 4-channel groups: widen a word of input at a time.
+        let off2 = pack16(input_offset, input_offset);
+        let groups_per_tap = cin / 4;
+        let mut q = 0;
+        for ky in 0..g.k_h {
+            let y = y0 + ky as isize * g.dil_h;
+            for kx in 0..g.k_w {
+                let x = x0 + kx as isize * g.dil_w;
+                let dst = &mut col[4 * q..4 * (q + groups_per_tap)];
+                match g.pixel(b, y, x) {
+                    Some(at) => {
+                        for (d, s) in dst.chunks_exact_mut(4).zip(input[at..at + cin].chunks_exact(4)) {
+                            let v = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+                            d[slot] = sadd16(sxtb16(v), off2);
+                            d[2 + slot] = sadd16(sxtb16_ror8(v), off2);
+                        }
+                    }
+                    None => {
+                        for d in dst.chunks_exact_mut(4) {
+                            d[slot] = 0;
+                            d[2 + slot] = 0;
+                        }
+                    }
+                }
+                q += groups_per_tap;
+            }
+        }
+    } else {
+        // Groups straddle taps: place one value at a time.
+        let full = col.len() / 4 * 4;
+        let mut t = 0;
+        for ky in 0..g.k_h {
+            let y = y0 + ky as isize * g.dil_h;
+            for kx in 0..g.k_w {
+                let x = x0 + kx as isize * g.dil_w;
+                let at = g.pixel(b, y, x);
+                for ic in 0..cin {
+                    let v = match at {
+                        Some(at) => input[at + ic] as i8 as i32 + input_offset,
+                        None => 0,
+                    };
+                    let (word, high) = column_place(t, slot, full);
+                    let old = col[word];
+                    col[word] = if high { pack16(lo16(old), v) } else { pack16(v, hi16(old)) };
+                    t += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Dot products of the two-pixel column with two filter rows, added to `acc`: `[pixel 0 . w0, pixel 1 . w0,
+/// pixel 0 . w1, pixel 1 . w1]`, wrapping like the reference's `i32` sums.
+#[inline(always)]
+pub(crate) fn dot_2x2(col: &[u32], w0: &[u8], w1: &[u8], acc: [i32; 4]) -> [i32; 4] {
+    let full = col.len() / 4 * 4;
+    let (body, tail) = col.split_at(full);
+    let [mut a00, mut a10, mut a01, mut a11] = dot_2x2_groups(body, w0, w1, acc);
+    for ((&x, &u), &v) in tail.iter().zip(&w0[full..]).zip(&w1[full..]) {
+        let (u, v) = (u as i8 as i32, v as i8 as i32);
+        a00 = a00.wrapping_add(lo16(x) * u);
+        a10 = a10.wrapping_add(hi16(x) * u);
+        a01 = a01.wrapping_add(lo16(x) * v);
+        a11 = a11.wrapping_add(hi16(x) * v);
+    }
+    [a00, a10, a01, a11]
+}
+
+/// Dot products of the two-pixel column with one filter row: `[pixel 0 . w0, pixel 1 . w0]`.
+#[inline(always)]
+pub(crate) fn dot_2x1(col: &[u32], w0: &[u8]) -> [i32; 2] {
+    let full = col.len() / 4 * 4;
+    let (body, tail) = col.split_at(full);
+    let (w0b, w0t) = w0.split_at(full);
+    let (mut a00, mut a10) = (0i32, 0i32);
+    for (x, u) in body.chunks_exact(4).zip(w0b.chunks_exact(4)) {
+        let u = u32::from_le_bytes([u[0], u[1], u[2], u[3]]);
+        let (u02, u13) = (sxtb16(u), sxtb16_ror8(u));
+        a00 = smlad(x[0], u02, a00);
+        a10 = smlad(x[1], u02, a10);
+        a00 = smlad(x[2], u13, a00);
+        a10 = smlad(x[3], u13, a10);
+    }
+    for (&x, &u) in tail.iter().zip(w0t) {
+        let u = u as i8 as i32;
+        a00 = a00.wrapping_add(lo16(x) * u);
+        a10 = a10.wrapping_add(hi16(x) * u);
+    }
+    [a00, a10]
+}
+
+/// Shared with FULLY_CONNECTED: the two-pixel column of two input rows (`x + input_offset`), same layout as
+/// [`conv_im2col`]'s, and the 2x2 / 2x1 dot blocks.
+pub(crate) mod matmul {
+    use super::{column_place, hi16, lo16, pack16, sadd16, sxtb16, sxtb16_ror8};
+    pub(crate) use super::{dot_2x1, dot_2x2};
+
+    /// Write row `x` (`x.len() == col.len()`), offset by `input_offset`, into `slot` of `col`; returns the sum
+    /// of the offset values (wrapping).
+    pub(crate) fn fill_row(x: &[u8], input_offset: i32, slot: usize, col: &mut [u32]) -> i32 {
+        let full = col.len() / 4 * 4;
+        let off2 = pack16(input_offset, input_offset);
+        let (body, tail) = col.split_at_mut(full);
+        let (xb, xt) = x.split_at(full);
+        let mut sum = 0i32;
+        for (d, s) in body.chunks_exact_mut(4).zip(xb.chunks_exact(4)) {
+            let v = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+            let (e, o) = (sadd16(sxtb16(v), off2), sadd16(sxtb16_ror8(v), off2));
+            sum = sum.wrapping_add(lo16(e) + hi16(e) + lo16(o) + hi16(o));
+            d[slot] = e;
+            d[2 + slot] = o;
+        }
+        for (t, &s) in xt.iter().enumerate() {
+            let v = s as i8 as i32 + input_offset;
+            sum = sum.wrapping_add(v);
+            let (word, high) = column_place(full + t, slot, full);
+            let d = &mut tail[word - full];
+            *d = if high { pack16(lo16(*d), v) } else { pack16(v, hi16(*d)) };
+        }
+        sum
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// DEPTHWISE_CONV_2D.
+// ---------------------------------------------------------------------------------------------------------
+
+/// Channels accumulated at once by the general depthwise path (its stack block of `i32`).
+const DW_BLOCK: usize = 32;
+
+/// General depthwise convolution of output pixel `n` over output channels `channels`: taps outer, a block of
+/// channels inner, padding taps skipped (exactly the reference's sum, in another order).
+#[allow(clippy::too_many_arguments)]
+fn dwconv_pixel(
+    g: &Geometry,
+    dm: usize,
+    input_offset: i32,
+    input: &[u8],
+    filter: &[u8],
+    c: &Consts<'_>,
+    n: usize,
+    channels: core::ops::Range<usize>,
+    output: &mut [u8],
+) {
+    let (b, y0, x0) = g.origin(n);
+    let out_c = g.out_c;
+    let mut start = channels.start;
+    while start < channels.end {
+        let end = (start + DW_BLOCK).min(channels.end);
+        let mut acc = [0i32; DW_BLOCK];
+        let acc = &mut acc[..end - start];
+        for ky in 0..g.k_h {
+            let y = y0 + ky as isize * g.dil_h;
+            for kx in 0..g.k_w {
+                let x = x0 + kx as isize * g.dil_w;
+                let Some(at) = g.pixel(b, y, x) else { continue };
+                let w = &filter[(ky * g.k_w + kx) * out_c + start..(ky * g.k_w + kx) * out_c + end];
+                if dm == 1 {
+                    let xs = &input[at + start..at + end];
+                    for ((a, &w), &x) in acc.iter_mut().zip(w).zip(xs) {
+                        *a = a.wrapping_add(w as i8 as i32 * (x as i8 as i32 + input_offset));
+                    }
+                } else {
+                    for (i, (a, &w)) in acc.iter_mut().zip(w).enumerate() {
+                        let x = input[at + (start + i) / dm] as i8 as i32;
+                        *a = a.wrapping_add(w as i8 as i32 * (x + input_offset));
+                    }
+                }
+            }
+        }
+        for (i, &a) in acc.iter().enumerate() {
+            output[n * out_c + start + i] = c.out(a, start + i);
+        }
+        start = end;
+    }
+}
+
+/// Depthwise 3x3, depth multiplier 1: groups of 4 channels outer, pixels inner.
+fn dwconv_3x3(
+    g: &Geometry,
+    batches: usize,
+    input_offset: i32,
+    input: &[u8],
+    filter: &[u8],
+    c: &Consts<'_>,
+    output: &mut [u8],
+) {
+    let ch = g.out_c;
+    let window = Dw3x3Window::new(input, g.dil_w as usize * ch, g.dil_h as usize * g.in_w * ch);
+    let groups = ch / 4;
+    for q in 0..groups {
+        let c0 = 4 * q;
+        // Filter of the 4 channels in the order Dw3x3Window::mac consumes it.
+        let wt = |t: usize, i: usize| filter[t * ch + c0 + i] as i8 as i32;
+        let mut weights = [0u32; 18];
+        for (half, (first, second)) in [(0, 2), (1, 3)].into_iter().enumerate() {
+            for j in 0..4 {
+                weights[9 * half + 2 * j] = pack16(wt(2 * j, first), wt(2 * j + 1, first));
+                weights[9 * half + 2 * j + 1] = pack16(wt(2 * j, second), wt(2 * j + 1, second));
+            }
+            weights[9 * half + 8] = pack16(wt(8, first), wt(8, second));
+        }
+        // Interior pixels start from bias + input_offset * sum(weights).
+        let mut init = [0i32; 4];
+        for (i, v) in init.iter_mut().enumerate() {
+            let sum: i32 = (0..9).map(|t| wt(t, i)).sum();
+            *v = c.bias(c0 + i).wrapping_add(input_offset.wrapping_mul(sum));
+        }
+        let rq = [c.requant(c0), c.requant(c0 + 1), c.requant(c0 + 2), c.requant(c0 + 3)];
+        let group = Dw3x3Group { c0, weights, init, rq };
+        if rq.iter().all(Requant::is_fused) {
+            dw3x3_group::<true>(g, batches, input_offset, input, filter, c, &window, &group, output);
+        } else {
+            dw3x3_group::<false>(g, batches, input_offset, input, filter, c, &window, &group, output);
+        }
+    }
+    if groups * 4 < ch {
+        for n in 0..batches * g.out_h * g.out_w {
+            dwconv_pixel(g, 1, input_offset, input, filter, c, n, groups * 4..ch, output);
+        }
+    }
+}
+
+/// What the 3x3 depthwise kernel precomputes for one group of 4 channels.
+struct Dw3x3Group {
+    /// First channel.
+    c0: usize,
+    /// The filter of the 4 channels, as [`Dw3x3Window::mac`] takes it.
+    weights: [u32; 18],
+    /// `bias + input_offset * sum(weights)`: the start of an interior pixel's accumulators.
+    init: [i32; 4],
+    /// Requantisation of the 4 channels.
+    rq: [Requant; 4],
+}
+
+/// All output pixels of one 4-channel group; `FUSED` when every channel's requantisation has the fused form.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn dw3x3_group<const FUSED: bool>(
+    g: &Geometry,
+    batches: usize,
+    input_offset: i32,
+    input: &[u8],
+    filter: &[u8],
+    c: &Consts<'_>,
+    window: &Dw3x3Window<'_>,
+    group: &Dw3x3Group,
+    output: &mut [u8],
+) {
+    let ch = g.out_c;
+    let c0 = group.c0;
+    let (span_h, span_w) = (2 * g.dil_h, 2 * g.dil_w);
+    let rq = &group.rq;
+    let requant = |acc: i32, r: &Requant| -> u8 {
+        let v = if FUSED { r.apply_fused(acc) } else { r.apply(acc) };
+        Requant::clamp(v, c.out_offset, c.min, c.max)
+    };
+    let mut n = 0;
+    for b in 0..batches {
+        for oy in 0..g.out_h {
+            let y0 = oy as isize * g.stride_h - g.pad_h;
+            let rows_inside = y0 >= 0 && y0 + span_h < g.in_h as isize;
+            for ox in 0..g.out_w {
+                let x0 = ox as isize * g.stride_w - g.pad_w;
+                if !(rows_inside && x0 >= 0 && x0 + span_w < g.in_w as isize) {
+                    dwconv_pixel(g, 1, input_offset, input, filter, c, n, c0..c0 + 4, output);
+                    n += 1;
+                    continue;
+                }
+                let base = ((b * g.in_h + y0 as usize) * g.in_w + x0 as usize) * ch + c0;
+                let [a0, a1, a2, a3] = window.mac(base, &group.weights, group.init);
+                let o = [requant(a0, &rq[0]), requant(a1, &rq[1]), requant(a2, &rq[2]), requant(a3, &rq[3])];
+                output[n * ch + c0..n * ch + c0 + 4].copy_from_slice(&o);
+                n += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Optimized int8 kernels, bit-exact with [`crate::reference`] for every valid input.
+//!
+//! Same file and function names as the reference kernels; a kernel that needs working memory takes a `scratch`
+//! slice and has a `*_scratch_bytes` function giving exactly how many bytes it checks for (the same on every
+//! target, so a plan made on the host fits the firmware).
+//!
+//! How they are fast:
+//! - Convolutions (CONV_2D) build a partial im2col of two output pixels at a time, widened to `i16` with the
+//!   input offset added, in the lane order SXTB16 / SXTB16-ROR-8 produce; the filter bytes are widened the same
+//!   way as they are read, so every SMLAD multiplies matching lanes. A 2 pixels x 2 output channels register
+//!   block then does 16 MACs per 4 filter bytes. 1x1 convolutions take the same route (their im2col is a
+//!   plain widening copy). FULLY_CONNECTED is that matrix multiply with batches as pixels.
+//! - DEPTHWISE_CONV_2D 3x3 with depth multiplier 1 works on 4 channels at a time: the input offset is folded
+//!   into the accumulator as `input_offset * sum(weights)` for pixels whose window lies inside the image, filter
+//!   taps are pre-paired per channel, and inputs of two taps are paired with halfword packs, so one SMLAD does
+//!   two taps of one channel. Border pixels and other depthwise shapes use a channel-vectorised loop.
+//! - Requantisation uses a shorter but equal form of TFLite's arithmetic (see [`requantize`]).
+//!
+//! On Cortex-M cores with the DSP extension the lane operations are single instructions (inline assembly in a
+//! private module); elsewhere they are plain Rust with identical results, so the host tests check the exact
+//! lane arithmetic the microcontroller runs.
+
+mod dsp;
+
+pub mod conv2d_s8;
+pub mod fully_connected_s8;
+
+use crate::quant::{multiply_by_quantized_multiplier, rounding_divide_by_pot};
+
+/// TFLite's `MultiplyByQuantizedMultiplier(x, multiplier, shift)`, equal to
+/// [`crate::quant::multiply_by_quantized_multiplier`] for every input, computed as
+/// `((x << left) * multiplier + 2^30) >> 31` in 64 bits followed by the rounding right shift: the reference's
+/// sign-dependent nudge and truncating division give the same value as this single floor, except for the one
+/// saturating case (`i32::MIN * i32::MIN`), which this function hands to the reference.
+#[inline(always)]
+pub fn requantize(x: i32, multiplier: i32, shift: i32) -> i32 {
+    Requant::new(multiplier, shift).apply(x)
+}
+
+/// The two-step form (left shift, rounding doubling high multiply, rounding right shift), for shifts the fused
+/// form does not cover.
+#[inline(never)]
+fn requantize_unfused(x: i32, multiplier: i32, shift: i32) -> i32 {
+    if multiplier == i32::MIN || !(-31..=31).contains(&shift) {
+        return multiply_by_quantized_multiplier(x, multiplier, shift);
+    }
+    let left = if shift > 0 { shift as u32 } else { 0 };
+    let right = if shift > 0 { 0 } else { -shift };
+    let x = x.wrapping_shl(left);
+    let high = ((x as i64 * multiplier as i64 + (1 << 30)) >> 31) as i32;
+    rounding_divide_by_pot(high, right)
+}
+
+/// Read the `i`-th little-endian `i32` of `bytes` (one unaligned LDR on ARMv7-M).
+#[inline(always)]
+pub(crate) fn le_i32(bytes: &[u8], i: usize) -> i32 {
+    le_u32(bytes, 4 * i) as i32
+}
+
+/// Read 4 bytes at `offset` as a little-endian word (one unaligned LDR on ARMv7-M).
+#[inline(always)]
+pub(crate) fn le_u32(bytes: &[u8], offset: usize) -> u32 {
+    let b: [u8; 4] = bytes[offset..offset + 4].try_into().unwrap_or([0; 4]);
+    u32::from_le_bytes(b)
+}
+
+/// One channel's requantisation, with everything that depends only on the multiplier and shift computed once.
+///
+/// For the usual case (a right shift `r >= 1`) the reference's two roundings collapse into one multiply-add:
+/// with `T = x * m + 2^30`, `h = floor(T / 2^31)` is the rounding doubling high multiply and the rounding right
+/// shift is `floor((h + 2^(r-1) - [h < 0]) / 2^r)`. Nested floors by powers of two combine, so the result is
+/// `floor((x * m + 2^30 + 2^(30+r) - [h < 0] * 2^31) / 2^(31+r))`: the high word of one 64-bit multiply-add,
+/// shifted right by `r - 1`. `[h < 0]` may be replaced by `[x * m < 0]` (the sign of `x ^ m`): the two differ
+/// only when `0 <= T < 2^30 + 1`, where `h = 0` and both give 0.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Requant {
+    multiplier: i32,
+    shift: i32,
+    /// `2^30 + 2^(30 + r)`, the rounding terms of the fused form.
+    round: i64,
+    /// `r - 1`.
+    shift_hi: u32,
+    /// The fused form applies (`r >= 1` and the multiplier is not `i32::MIN`).
+    fused: bool,
+}
+
+impl Requant {
+    #[inline(always)]
+    pub(crate) fn new(multiplier: i32, shift: i32) -> Self {
+        let fused = multiplier != i32::MIN && (-31..=-1).contains(&shift);
+        let r = if fused { (-shift) as u32 } else { 1 };
+        Requant { multiplier, shift, round: (1i64 << 30) + (1i64 << (30 + r)), shift_hi: r - 1, fused }
+    }
+
+    /// Whether [`Requant::apply_fused`] is exact for this channel.
+    #[inline(always)]
+    pub(crate) fn is_fused(&self) -> bool {
+        self.fused
+    }
+
+    /// [`requantize`] of `x` with this channel's multiplier and shift.
+    #[inline(always)]
+    pub(crate) fn apply(&self, x: i32) -> i32 {
+        if self.fused {
+            self.apply_fused(x)
+        } else {
+            requantize_unfused(x, self.multiplier, self.shift)
+        }
+    }
+
+    /// The fused form; exact only if [`Requant::is_fused`].
+    #[inline(always)]
+    pub(crate) fn apply_fused(&self, x: i32) -> i32 {
+        let negative = ((x ^ self.multiplier) >> 31) as i64;
+        let u = x as i64 * self.multiplier as i64 + (self.round + (negative << 31));
+        ((u >> 32) as i32) >> self.shift_hi
+    }
+
+    /// Add the output offset to a requantised value and clamp to `[min, max]` (`min <= max`).
+    #[inline(always)]
+    pub(crate) fn clamp(v: i32, output_offset: i32, min: i32, max: i32) -> u8 {
+        v.wrapping_add(output_offset).max(min).min(max) as i8 as u8
+    }
+
+    /// Requantise, add the output offset and clamp to `[min, max]`.
+    #[inline(always)]
+    pub(crate) fn output(&self, acc: i32, output_offset: i32, min: i32, max: i32) -> u8 {
+        Self::clamp(self.apply(acc), output_offset, min, max)
+    }
+}
