@@ -24,6 +24,8 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod board;
+
 pub use arenaplan_datasets as datasets;
 pub use arenaplan_kernels as kernels;
 pub use arenaplan_planner as planner;

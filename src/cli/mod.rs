@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch.
 
+mod bench;
 mod compare;
 mod export;
 mod inspect;
@@ -37,6 +38,9 @@ enum Command {
     CheckPlan(export::CheckPlanArgs),
     /// Compare strategies on one model (table ranked by arena; `--svg` draws the layouts side by side).
     Compare(compare::CompareArgs),
+    /// Run one inference on a Cortex-M board under QEMU: exact instructions per step, estimated cycles, RAM,
+    /// flash, bit-exactness and whether it fits the board.
+    Bench(bench::BenchArgs),
 }
 
 /// Run a parsed command line.
@@ -49,5 +53,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(args),
         Command::CheckPlan(args) => export::run_check(args),
         Command::Compare(args) => compare::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
