@@ -9,8 +9,10 @@
 //! - Other depthwise shapes: taps outer, channels inner over a block of accumulators on the stack.
 //! - An input offset outside `-255..=255` (no valid int8 zero point gives one) falls back to the reference.
 
-use super::dsp::{dot_2x2_groups, hi16, lo16, pack16, sadd16, smlad, sxtb16, sxtb16_ror8, words_mut, Dw3x3Window};
-use super::{le_i32, Requant};
+use super::dsp::{
+    dot_2x2_groups, halves_mut, hi16, lo16, pack16, sadd16, smlad, sxtb16, sxtb16_ror8, words_mut, Dw3x3Window,
+};
+use super::{le_i32, Engine, Requant};
 use crate::program::ConvParams;
 use crate::KernelError;
 
@@ -116,11 +118,35 @@ pub fn conv2d_s8(
     if !(-255..=255).contains(&p.input_offset) {
         return crate::reference::conv2d_s8::conv2d_s8(p, depthwise, input, filter, bias, multipliers, shifts, output);
     }
+    run(Engine::NATIVE, p, depthwise, input, filter, bias, multipliers, shifts, scratch, output);
+    Ok(())
+}
+
+/// The kernel after validation, in the chosen formulation.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run(
+    engine: Engine,
+    p: &ConvParams,
+    depthwise: bool,
+    input: &[u8],
+    filter: &[u8],
+    bias: &[u8],
+    multipliers: &[u8],
+    shifts: &[u8],
+    scratch: &mut [u8],
+    output: &mut [u8],
+) {
+    let batches = p.input[0] as usize;
+    let (out_h, out_w, out_c) = (p.output[1] as usize, p.output[2] as usize, p.output[3] as usize);
+    let (k_h, k_w) = (p.filter_h as usize, p.filter_w as usize);
     let g = Geometry::new(p);
     let consts = Consts { bias, multipliers, shifts, out_offset: p.output_offset, min: p.act_min, max: p.act_max };
     if !depthwise {
-        conv_im2col(&g, batches, p.input_offset, input, filter, &consts, scratch, output);
-    } else if p.depth_multiplier == 1 && k_h == 3 && k_w == 3 {
+        match engine {
+            Engine::Lanes => conv_im2col(&g, batches, p.input_offset, input, filter, &consts, scratch, output),
+            Engine::Wide => conv_wide(&g, batches, p.input_offset, input, filter, &consts, scratch, output),
+        }
+    } else if engine == Engine::Lanes && p.depth_multiplier == 1 && k_h == 3 && k_w == 3 {
         dwconv_3x3(&g, batches, p.input_offset, input, filter, &consts, output);
     } else {
         let dm = p.depth_multiplier as usize;
@@ -128,7 +154,6 @@ pub fn conv2d_s8(
             dwconv_pixel(&g, dm, p.input_offset, input, filter, &consts, n, 0..out_c, output);
         }
     }
-    Ok(())
 }
 
 /// Per-output-channel constants and the output range.
@@ -225,6 +250,53 @@ fn conv_im2col(
         }
         n += 2;
     }
+}
+
+/// CONV_2D for the host: the im2col column of one pixel as `i16` (`x + input_offset`, 0 in the padding), then one
+/// dot product per output channel, in loops the compiler vectorises.
+#[allow(clippy::too_many_arguments)]
+fn conv_wide(
+    g: &Geometry,
+    batches: usize,
+    input_offset: i32,
+    input: &[u8],
+    filter: &[u8],
+    c: &Consts<'_>,
+    scratch: &mut [u8],
+    output: &mut [u8],
+) {
+    let k = g.k_h * g.k_w * g.in_c;
+    let col = &mut halves_mut(scratch)[..k];
+    let out_c = g.out_c;
+    for n in 0..batches * g.out_h * g.out_w {
+        let (b, y0, x0) = g.origin(n);
+        let mut t = 0;
+        for ky in 0..g.k_h {
+            let y = y0 + ky as isize * g.dil_h;
+            for kx in 0..g.k_w {
+                let x = x0 + kx as isize * g.dil_w;
+                let dst = &mut col[t..t + g.in_c];
+                match g.pixel(b, y, x) {
+                    Some(at) => {
+                        for (d, &s) in dst.iter_mut().zip(&input[at..at + g.in_c]) {
+                            *d = (s as i8 as i32 + input_offset) as i16;
+                        }
+                    }
+                    None => dst.fill(0),
+                }
+                t += g.in_c;
+            }
+        }
+        for oc in 0..out_c {
+            output[n * out_c + oc] = c.out(dot_wide(col, &filter[oc * k..(oc + 1) * k]), oc);
+        }
+    }
+}
+
+/// `sum x[i] * w[i]` (wrapping) over `i16` values and int8 weights, a plain reduction the compiler vectorises.
+#[inline(always)]
+pub(crate) fn dot_wide(x: &[i16], w: &[u8]) -> i32 {
+    x.iter().zip(&w[..x.len()]).fold(0i32, |s, (&x, &w)| s.wrapping_add(x as i32 * (w as i8 as i32)))
 }
 
 /// Word and half (false: low) of tap `t` of pixel `slot` in a two-pixel column whose full groups end at `full`.
@@ -401,8 +473,20 @@ fn dwconv_pixel(
                 let w = &filter[(ky * g.k_w + kx) * out_c + start..(ky * g.k_w + kx) * out_c + end];
                 if dm == 1 {
                     let xs = &input[at + start..at + end];
-                    for ((a, &w), &x) in acc.iter_mut().zip(w).zip(xs) {
-                        *a = a.wrapping_add(w as i8 as i32 * (x as i8 as i32 + input_offset));
+                    // |x + input_offset| <= 383 fits i16; the i16 x i16 -> i32 products vectorise well.
+                    let off = input_offset as i16;
+                    if let (Ok(a), Ok(w), Ok(xs)) = (
+                        <&mut [i32; DW_BLOCK]>::try_from(&mut *acc),
+                        <&[u8; DW_BLOCK]>::try_from(w),
+                        <&[u8; DW_BLOCK]>::try_from(xs),
+                    ) {
+                        for i in 0..DW_BLOCK {
+                            a[i] = a[i].wrapping_add(w[i] as i8 as i32 * (xs[i] as i8 as i16 + off) as i32);
+                        }
+                    } else {
+                        for ((a, &w), &x) in acc.iter_mut().zip(w).zip(xs) {
+                            *a = a.wrapping_add(w as i8 as i32 * (x as i8 as i16 + off) as i32);
+                        }
                     }
                 } else {
                     for (i, (a, &w)) in acc.iter_mut().zip(w).enumerate() {

@@ -114,6 +114,24 @@ mod imp {
 
 pub(crate) use imp::{sadd16, smlad, sxtb16, sxtb16_ror8};
 
+/// True where the lane functions above are single DSP instructions (then the kernels use the lane formulation;
+/// elsewhere they use plain loops the compiler vectorises).
+pub(crate) const HAS_DSP: bool = cfg!(all(
+    target_arch = "arm",
+    target_os = "none",
+    target_endian = "little",
+    target_abi = "eabihf",
+    not(target_has_atomic = "64")
+));
+
+/// The 2-byte-aligned middle of `bytes` as `i16`s (every bit pattern is a valid `i16`).
+pub(crate) fn halves_mut(bytes: &mut [u8]) -> &mut [i16] {
+    // SAFETY: `u8` and `i16` are plain integers for which every bit pattern is valid; `align_to_mut` only
+    // returns a correctly aligned, in-bounds middle part that borrows `bytes` exclusively.
+    let (_, halves, _) = unsafe { bytes.align_to_mut::<i16>() };
+    halves
+}
+
 /// The 4-byte-aligned middle of `bytes` as words (every bit pattern is a valid `u32`), so that the compiler may
 /// use the word-aligned multiple loads (LDRD/LDM) on the im2col columns.
 pub(crate) fn words_mut(bytes: &mut [u8]) -> &mut [u32] {

@@ -4,9 +4,10 @@
 //! column as the convolution's im2col), then multiplied with two weight rows at a time by the 2x2 SMLAD block.
 //! A non-zero filter offset adds `filter_offset * sum(x + input_offset)` once per row and unit.
 
+use super::conv2d_s8::dot_wide;
 use super::conv2d_s8::matmul::{dot_2x1, dot_2x2, fill_row};
-use super::dsp::words_mut;
-use super::{le_i32, Requant};
+use super::dsp::{halves_mut, words_mut};
+use super::{le_i32, Engine, Requant};
 use crate::program::FullyConnectedParams;
 use crate::KernelError;
 
@@ -30,7 +31,6 @@ pub fn fully_connected_s8(
     output: &mut [u8],
 ) -> Result<(), KernelError> {
     let (batches, depth, units) = (p.batches as usize, p.depth as usize, p.units as usize);
-    let per_channel = multipliers.len() == 4 * units && units > 1;
     let ok = input.len() == batches * depth
         && weights.len() == units * depth
         && output.len() == batches * units
@@ -52,7 +52,25 @@ pub fn fully_connected_s8(
             output,
         );
     }
-    let col = &mut words_mut(scratch)[..depth];
+    run(Engine::NATIVE, p, input, weights, bias, multipliers, shifts, scratch, output);
+    Ok(())
+}
+
+/// The kernel after validation, in the chosen formulation.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run(
+    engine: Engine,
+    p: &FullyConnectedParams,
+    input: &[u8],
+    weights: &[u8],
+    bias: &[u8],
+    multipliers: &[u8],
+    shifts: &[u8],
+    scratch: &mut [u8],
+    output: &mut [u8],
+) {
+    let (batches, depth, units) = (p.batches as usize, p.depth as usize, p.units as usize);
+    let per_channel = multipliers.len() == 4 * units && units > 1;
     let fo = p.filter_offset;
     let out = |acc: i32, sum_x: i32, o: usize| -> u8 {
         let mut acc = acc.wrapping_add(fo.wrapping_mul(sum_x));
@@ -62,6 +80,22 @@ pub fn fully_connected_s8(
         let q = if per_channel { o } else { 0 };
         Requant::new(le_i32(multipliers, q), le_i32(shifts, q)).output(acc, p.output_offset, p.act_min, p.act_max)
     };
+    if engine == Engine::Wide {
+        let col = &mut halves_mut(scratch)[..depth];
+        for b in 0..batches {
+            let mut sum = 0i32;
+            for (d, &x) in col.iter_mut().zip(&input[b * depth..(b + 1) * depth]) {
+                let v = x as i8 as i32 + p.input_offset;
+                sum = sum.wrapping_add(v);
+                *d = v as i16;
+            }
+            for o in 0..units {
+                output[b * units + o] = out(dot_wide(col, &weights[o * depth..(o + 1) * depth]), sum, o);
+            }
+        }
+        return;
+    }
+    let col = &mut words_mut(scratch)[..depth];
     let mut b = 0;
     while b < batches {
         // An odd last row is computed twice and written once.
@@ -90,5 +124,4 @@ pub fn fully_connected_s8(
         }
         b += 2;
     }
-    Ok(())
 }

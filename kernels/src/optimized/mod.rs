@@ -21,11 +21,28 @@
 //! lane arithmetic the microcontroller runs.
 
 mod dsp;
+#[cfg(test)]
+mod tests;
 
 pub mod conv2d_s8;
 pub mod fully_connected_s8;
 
 use crate::quant::{multiply_by_quantized_multiplier, rounding_divide_by_pot};
+
+/// Which formulation of a kernel runs: both give identical bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Engine {
+    /// Two 16-bit lanes per 32-bit word, SMLAD dot products: single instructions on Cortex-M with the DSP
+    /// extension, emulated (slowly, for the tests) elsewhere.
+    Lanes,
+    /// Plain loops over `i16`/`i32` that the compiler vectorises: the host's choice.
+    Wide,
+}
+
+impl Engine {
+    /// The formulation this target runs.
+    pub(crate) const NATIVE: Engine = if dsp::HAS_DSP { Engine::Lanes } else { Engine::Wide };
+}
 
 /// TFLite's `MultiplyByQuantizedMultiplier(x, multiplier, shift)`, equal to
 /// [`crate::quant::multiply_by_quantized_multiplier`] for every input, computed as
