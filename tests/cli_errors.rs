@@ -62,3 +62,17 @@ fn an_impossible_capacity_is_an_error_and_writes_nothing() {
     );
     assert!(!out_path.exists(), "no solution file is written on failure");
 }
+
+#[test]
+fn an_optimized_plan_is_not_exported_to_tflm_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model.tflite");
+    let args = ["export", "ds_cnn_49x10", "--kernels", "optimized", "-f", "tflm", "-o", out.to_str().unwrap()];
+    assert_fails_naming(&args, "--kernels reference");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing written");
+}
+
+#[test]
+fn an_unknown_kernel_set_is_an_error_naming_the_known_ones() {
+    assert_fails_naming(&["run", "ds_cnn_49x10", "--kernels", "fastest"], "reference");
+}

@@ -4,12 +4,16 @@
 use arenaplan::datasets;
 use arenaplan::kernels::{self, KernelError};
 use arenaplan::planner::program::{compile, CompileError};
-use arenaplan::planner::{Graph, Plan, PlanRequest};
+use arenaplan::planner::{Graph, KernelVariant, Plan, PlanRequest};
 use arenaplan::strategies::strategy_by_name;
 use proptest::prelude::*;
 
 fn greedy_plan(graph: &Graph<'_>) -> Plan {
-    strategy_by_name("greedy-by-size").unwrap().plan(graph, &PlanRequest::default()).unwrap()
+    greedy_plan_with(graph, KernelVariant::Reference)
+}
+
+fn greedy_plan_with(graph: &Graph<'_>, kernels: KernelVariant) -> Plan {
+    strategy_by_name("greedy-by-size").unwrap().plan(graph, &PlanRequest::default().with_kernels(kernels)).unwrap()
 }
 
 /// Run every golden sample of `name` with `plan`; `Err` names the first mismatch.
@@ -76,13 +80,42 @@ const MUST_MATCH: &[&str] = &[
 
 #[test]
 fn every_supported_zoo_model_matches_tflm_bit_for_bit() {
+    every_supported_zoo_model_matches_tflm_with(KernelVariant::Reference);
+}
+
+#[test]
+fn every_supported_zoo_model_matches_tflm_bit_for_bit_with_the_optimized_kernels() {
+    every_supported_zoo_model_matches_tflm_with(KernelVariant::Optimized);
+}
+
+#[test]
+fn optimized_plans_choose_optimized_kernels_and_give_them_their_scratch() {
+    let bytes = datasets::model_bytes("ds_cnn_49x10").unwrap();
+    let graph = Graph::from_bytes(&bytes).unwrap();
+    let plan = greedy_plan_with(&graph, KernelVariant::Optimized);
+    assert!(plan.kernels.contains(&KernelVariant::Optimized));
+    let compiled = compile(&graph, &plan).unwrap();
+    let optimized: Vec<_> = compiled.steps.iter().filter(|s| s.variant == kernels::Variant::Optimized).collect();
+    assert_eq!(optimized.len(), plan.kernels.iter().filter(|k| **k == KernelVariant::Optimized).count());
+    for step in optimized {
+        let needed = kernels::scratch_bytes(step);
+        let given = step.scratch.map_or(0, |s| s.len as usize);
+        assert!(given >= needed, "{:?}: scratch {given} < {needed}", step.kernel);
+    }
+    // A plan whose variants were edited after planning no longer matches its lowering: refused.
+    let mut forged = plan.clone();
+    forged.kernels.iter_mut().for_each(|k| *k = KernelVariant::Reference);
+    assert!(compile(&graph, &forged).is_err());
+}
+
+fn every_supported_zoo_model_matches_tflm_with(kernels: KernelVariant) {
     let mut unsupported = Vec::new();
     let mut failures = Vec::new();
     let mut matched = Vec::new();
     for name in datasets::model_names() {
         let bytes = datasets::model_bytes(&name).unwrap();
         let graph = Graph::from_bytes(&bytes).unwrap();
-        let plan = greedy_plan(&graph);
+        let plan = greedy_plan_with(&graph, kernels);
         match compile(&graph, &plan) {
             Err(CompileError::Unsupported { name: op, .. }) => {
                 assert!(!MUST_MATCH.contains(&name.as_str()), "{name} should compile but {op} is unsupported");
@@ -97,7 +130,7 @@ fn every_supported_zoo_model_matches_tflm_bit_for_bit() {
             Err(e) => failures.push(e),
         }
     }
-    println!("bit-exact with TFLM: {}", matched.join(", "));
+    println!("bit-exact with TFLM ({} kernels): {}", kernels.name(), matched.join(", "));
     println!("not yet supported: {}", unsupported.join(", "));
     assert!(failures.is_empty(), "outputs differ from TFLM's:\n{}", failures.join("\n"));
     for name in MUST_MATCH {

@@ -123,7 +123,11 @@ pub fn render_markdown(rows: &[ExecutionRow], skipped: &[(String, String)]) -> S
             r.model,
             r.strategy,
             r.kernels.name(),
-            r.arena_bytes, tflm, vs, r.program_constant_bytes, r.host_latency_ms
+            r.arena_bytes,
+            tflm,
+            vs,
+            r.program_constant_bytes,
+            r.host_latency_ms
         ));
     }
     for (name, why) in skipped {

@@ -1,7 +1,9 @@
 //! Shared helpers of arenaplan's criterion benches and of the `report` binary.
 #![warn(missing_docs)]
 
+pub mod cortex_m;
 pub mod execution;
+pub mod host;
 pub mod models;
 pub mod readme;
 pub mod strategies;

@@ -6,7 +6,7 @@ use crate::program::{KernelId, Operand, Program, Slice, Step, StepParams, Varian
 use crate::reference::{
     conv2d_s8, elementwise_s8, fully_connected_s8, hard_swish_s8, logistic_s8, pool2d_s8, reduce_s8, softmax_s8,
 };
-use crate::KernelError;
+use crate::{optimized, KernelError};
 
 fn blob<'a>(program: &Program<'a>, arena: &'a [u8], operand: Operand, step: usize) -> Result<&'a [u8], KernelError> {
     let (bytes, slice) = match operand {
@@ -21,6 +21,20 @@ fn blob<'a>(program: &Program<'a>, arena: &'a [u8], operand: Operand, step: usiz
 /// Scratch bytes a step's kernel needs: matches on the same [`KernelId`] as the dispatch in [`run`], so sizing
 /// and execution cannot drift apart.
 pub fn scratch_bytes(step: &Step) -> usize {
+    if step.variant == Variant::Optimized {
+        match (step.kernel, &step.params) {
+            (KernelId::Conv2dS8, StepParams::Conv(p)) => {
+                return optimized::conv2d_s8::conv2d_s8_scratch_bytes(p, false)
+            }
+            (KernelId::DepthwiseConv2dS8, StepParams::Conv(p)) => {
+                return optimized::conv2d_s8::conv2d_s8_scratch_bytes(p, true)
+            }
+            (KernelId::FullyConnectedS8, StepParams::FullyConnected(p)) => {
+                return optimized::fully_connected_s8::fully_connected_s8_scratch_bytes(p)
+            }
+            _ => {}
+        }
+    }
     match (step.kernel, &step.params) {
         (KernelId::Conv2dS8 | KernelId::DepthwiseConv2dS8, StepParams::Conv(p)) => {
             conv2d_s8::conv2d_s8_scratch_bytes(p)
@@ -178,10 +192,22 @@ fn run_optimized(
     step: &Step,
     index: usize,
     operands: &[&[u8]; MAX_OPERANDS],
-    _scratch: &mut [u8],
+    scratch: &mut [u8],
     output: &mut [u8],
 ) -> Result<(), KernelError> {
-    run_reference(step, index, operands, output)
+    let [a, b, c, d, e] = *operands;
+    match (step.kernel, &step.params) {
+        (KernelId::Conv2dS8, StepParams::Conv(p)) => {
+            optimized::conv2d_s8::conv2d_s8(p, false, a, b, c, d, e, scratch, output)
+        }
+        (KernelId::DepthwiseConv2dS8, StepParams::Conv(p)) => {
+            optimized::conv2d_s8::conv2d_s8(p, true, a, b, c, d, e, scratch, output)
+        }
+        (KernelId::FullyConnectedS8, StepParams::FullyConnected(p)) => {
+            optimized::fully_connected_s8::fully_connected_s8(p, a, b, c, d, e, scratch, output)
+        }
+        _ => run_reference(step, index, operands, output),
+    }
 }
 
 /// Run every step of `program` in `arena` (at least `program.arena_bytes` long). The model inputs must be in

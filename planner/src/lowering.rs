@@ -8,6 +8,9 @@
 //! Buffers come in TFLM's insertion order (tensors by index, then scratch buffers by schedule position), which
 //! the TFLM-exact greedy needs for its tie-break.
 
+use arenaplan_kernels::optimized::{conv2d_s8, fully_connected_s8};
+use arenaplan_kernels::program::FullyConnectedParams;
+
 use crate::graph::{Graph, OpId, TensorId};
 use crate::plan::KernelVariant;
 use crate::problem::{round_up, Buffer, BufferId, BufferOrigin, BufferProblem};
@@ -81,18 +84,21 @@ pub fn scratch_bytes(graph: &Graph<'_>, op: OpId, variant: KernelVariant) -> Vec
             let kind = graph.op(op).kind;
             let bytes = match kind {
                 OpKind::Conv2d(_) | OpKind::DepthwiseConv2d(_) => crate::program::conv_params(graph, op)
-                    .map(|p| optimized_conv_scratch_bytes(&p, matches!(kind, OpKind::DepthwiseConv2d(_))))
+                    .map(|p| conv2d_s8::conv2d_s8_scratch_bytes(&p, matches!(kind, OpKind::DepthwiseConv2d(_))))
                     .unwrap_or(0),
+                OpKind::FullyConnected(_) => {
+                    // The scratch depends on the input depth alone: the weights' last dimension.
+                    let weights = graph.op(op).inputs.get(1).copied().flatten();
+                    let depth =
+                        weights.and_then(|t| graph.tensor(TensorId(t as u32)).shape.last().copied()).unwrap_or(0);
+                    let params = FullyConnectedParams { depth: depth as u32, ..Default::default() };
+                    fully_connected_s8::fully_connected_s8_scratch_bytes(&params)
+                }
                 _ => 0,
             };
             vec![bytes as u64]
         }
     }
-}
-
-/// The optimized convolutions' scratch.
-fn optimized_conv_scratch_bytes(_params: &arenaplan_kernels::program::ConvParams, _depthwise: bool) -> usize {
-    0
 }
 
 /// Lower `graph` with `schedule` and the kernel set of `request` into a buffer problem.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use arenaplan_planner::export::{c_header, csv, json, rust, tflm};
-use arenaplan_planner::{Graph, Plan, PlanRequest};
+use arenaplan_planner::{Graph, KernelVariant, Plan, PlanRequest};
 use clap::{Args, ValueEnum};
 
 use super::plan::{plan_checked, selected_strategies};
@@ -53,6 +53,10 @@ pub struct ExportArgs {
     /// Seed of randomised strategies (default: the model's request file, else 0).
     #[arg(long)]
     seed: Option<u64>,
+    /// Kernel set: `reference` (TFLM's kernels and scratch) or `optimized` (default: the model's request file,
+    /// else reference).
+    #[arg(long)]
+    kernels: Option<KernelVariant>,
 }
 
 /// Arguments of `arenaplan check-plan`.
@@ -148,7 +152,11 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     let plan = match &args.from_json {
         Some(path) => json::check_document(&graph, &read_document(path)?)
             .with_context(|| format!("the plan {} does not hold for {}", path.display(), source.path.display()))?,
-        None => plan_named(&args.strategy, &graph, &request_with(&source, args.time_limit_ms, args.seed)?)?,
+        None => {
+            let mut request = request_with(&source, args.time_limit_ms, args.seed)?;
+            request.kernels = args.kernels.unwrap_or(request.kernels);
+            plan_named(&args.strategy, &graph, &request)?
+        }
     };
     let out: Vec<u8> = match args.format {
         Format::Tflm => tflm::to_tflm(&graph, &plan)?,

@@ -32,6 +32,10 @@ pub struct PlanArgs {
     /// Draw the layout into this SVG file (several strategies: side by side, on one address scale).
     #[arg(long)]
     svg: Option<PathBuf>,
+    /// Kernel set: `reference` (TFLM's kernels and scratch) or `optimized` (default: the model's request file,
+    /// else reference).
+    #[arg(long)]
+    kernels: Option<arenaplan_planner::KernelVariant>,
 }
 
 /// The strategies named on the command line, in registry order for `all`.
@@ -50,12 +54,19 @@ pub fn selected_strategies(names: &[String]) -> anyhow::Result<Vec<Box<dyn Strat
         .collect()
 }
 
-/// Plan a graph with a strategy, then check the plan against an independent lowering.
+/// Plan a graph with a strategy, then check the plan against an independent lowering and its arena against
+/// [`MAX_ARENA_BYTES`](arenaplan_planner::limits::MAX_ARENA_BYTES).
 pub fn plan_checked(strategy: &dyn Strategy, graph: &Graph<'_>, request: &PlanRequest) -> anyhow::Result<Plan> {
     let plan = strategy.plan(graph, request).with_context(|| format!("strategy `{}` failed", strategy.name()))?;
     let schedule: Vec<_> = plan.schedule.iter().map(|&i| arenaplan_planner::OpId(i)).collect();
     let problem = lower(graph, &schedule, request)?.problem;
     validate(&problem, &plan).with_context(|| format!("strategy `{}` produced an invalid plan", strategy.name()))?;
+    arenaplan_planner::limits::check(
+        || format!("the arena of the `{}` plan, in bytes", strategy.name()),
+        plan.arena_bytes,
+        arenaplan_planner::limits::MAX_ARENA_BYTES,
+        "MAX_ARENA_BYTES",
+    )?;
     Ok(plan)
 }
 
@@ -70,6 +81,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     if let Some(seed) = args.seed {
         request.seed = seed;
     }
+    request.kernels = args.kernels.unwrap_or(request.kernels);
     let selected = selected_strategies(&args.strategies)?;
     if selected.is_empty() {
         bail!("no strategy selected");

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use arenaplan_datasets as datasets;
 use arenaplan_kernels as kernels;
 use arenaplan_planner::program::compile;
-use arenaplan_planner::Graph;
+use arenaplan_planner::{Graph, KernelVariant};
 use clap::Args;
 
 use super::plan::{plan_checked, selected_strategies};
@@ -30,6 +30,10 @@ pub struct RunArgs {
     /// Seed of the random input.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Kernel set: `reference` (TFLM's kernels and scratch) or `optimized` (default: the model's request file,
+    /// else reference).
+    #[arg(long)]
+    kernels: Option<KernelVariant>,
 }
 
 /// A seeded random int8 vector (xorshift: deterministic everywhere).
@@ -49,7 +53,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(args.model.as_deref())?;
     let bytes = source.read()?;
     let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
-    let request = source.request()?;
+    let mut request = source.request()?;
+    request.kernels = args.kernels.unwrap_or(request.kernels);
     let strategy = selected_strategies(std::slice::from_ref(&args.strategy))?.remove(0);
     let plan = plan_checked(strategy.as_ref(), &graph, &request)?;
     let compiled = compile(&graph, &plan).context("cannot compile the plan to a program")?;

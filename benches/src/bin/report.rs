@@ -1,10 +1,13 @@
 //! `report`: measures every figure the README shows, writes them to `results/*.json`, and rewrites the
 //! README's generated sections from them. Run it with `cargo run --release -p arenaplan-benches --bin report`.
+//!
+//! `REPORT_MACHINES` (comma-separated, default all three emulated boards; empty to skip) picks the emulated
+//! machines of the Cortex-M section, which builds one firmware per network, board and kernel set.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use arenaplan_benches::{execution, models, readme, strategies};
+use arenaplan_benches::{cortex_m, execution, host, models, readme, strategies};
 use arenaplan_planner::{KernelVariant, PackLimits};
 
 fn repo_root() -> PathBuf {
@@ -45,8 +48,52 @@ fn main() -> anyhow::Result<()> {
         }
     }
     write_json(&results.join("execution.json"), &all)?;
+    eprintln!("report: host latency beside TFLM's reference kernels ...");
+    let of = |kernels: KernelVariant| -> Vec<_> {
+        all.iter().filter(|r| r.strategy == "greedy-by-size" && r.kernels == kernels).cloned().collect()
+    };
+    let host_rows = host::host_rows(&of(KernelVariant::Reference), &of(KernelVariant::Optimized), 11);
+    write_json(&results.join("host.json"), &host_rows)?;
+    text = readme::replace_section(&text, "host", &host::render_markdown(&host_rows))
+        .context("README.md lacks the report:host markers")?;
     text = readme::replace_section(&text, "execution", &execution::render_markdown(&all, &skipped))
         .context("README.md lacks the report:execution markers")?;
+
+    let machines: Vec<String> = std::env::var("REPORT_MACHINES")
+        .unwrap_or_else(|_| "mps2-an386,mps2-an500,mps3-an547".to_owned())
+        .split(',')
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if !machines.is_empty() {
+        let mut board_rows = Vec::new();
+        let mut samples = Vec::new();
+        let mut failures = Vec::new();
+        for machine in &machines {
+            for kernels in [KernelVariant::Reference, KernelVariant::Optimized] {
+                for name in arenaplan_datasets::network_names() {
+                    eprintln!("report: {name} on {machine} with the {} kernels ...", kernels.name());
+                    match cortex_m::measure_network(&name, machine, kernels, "greedy-by-size") {
+                        Ok((row, steps)) => {
+                            board_rows.push(row);
+                            samples.extend(steps);
+                        }
+                        Err(e) => failures.push(format!("{name} on {machine} ({}): {e:#}", kernels.name())),
+                    }
+                }
+            }
+        }
+        write_json(&results.join("cortex_m.json"), &board_rows)?;
+        write_json(&results.join("cortex_m_steps.json"), &samples)?;
+        let table = cortex_m::cost_table(&samples);
+        let cost_dir = root.join("datasets").join("cost");
+        std::fs::create_dir_all(&cost_dir)?;
+        write_json(&cost_dir.join("cortex-m.json"), &table)?;
+        text = readme::replace_section(&text, "cortex-m", &cortex_m::render_markdown(&board_rows, &samples, &failures))
+            .context("README.md lacks the report:cortex-m markers")?;
+        text = readme::replace_section(&text, "cost-table", &cortex_m::render_cost_markdown(&table))
+            .context("README.md lacks the report:cost-table markers")?;
+    }
 
     let seconds: u64 = std::env::var("REPORT_TIME_LIMIT_S").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
     eprintln!("report: every packer on the zoo and on generated instances ({seconds} s limit each) ...");

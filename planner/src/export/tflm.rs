@@ -69,6 +69,14 @@ pub fn to_tflm(graph: &Graph<'_>, plan: &Plan) -> Result<Vec<u8>, ExportError> {
                 .to_owned(),
         });
     }
+    if plan.kernels.iter().any(|&k| k != crate::plan::KernelVariant::Reference) {
+        return Err(ExportError::Unsupported {
+            format: "tflm",
+            reason: "the plan uses arenaplan's optimized kernels and their scratch, but TFLM runs its own kernels; \
+                     plan with `--kernels reference` for TFLM (or export this plan as Rust, C or JSON)"
+                .to_owned(),
+        });
+    }
     if plan.meta.request.alignment_bytes % TFLM_ALIGNMENT_BYTES != 0 {
         return Err(ExportError::Unsupported {
             format: "tflm",
