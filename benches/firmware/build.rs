@@ -51,6 +51,12 @@ fn main() {
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rustc-link-arg=-Tlink.x");
     println!("cargo:rustc-env=ARENAPLAN_FW_MEMORY={memory}");
+    // The MPS2 machines have a CMSDK APB timer at 0x40000000: under `-icount shift=0` it gives an independent
+    // instruction count (one tick per 40 instructions) to check the plugin's against.
+    println!("cargo::rustc-check-cfg=cfg(arenaplan_apb_timer)");
+    if board.starts_with("mps2-") {
+        println!("cargo:rustc-cfg=arenaplan_apb_timer");
+    }
 }
 
 fn copy(from: &Path, to: &Path) {

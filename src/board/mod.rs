@@ -141,6 +141,10 @@ pub struct Measurement {
     pub stack_bytes: u64,
     /// Section sizes of the ELF.
     pub sections: Sections,
+    /// An independent count of the inference's instructions (steps, markers and the program check before
+    /// them): the MPS2 APB timer under `-icount shift=0`, to +-[`qemu::INSTRUCTIONS_PER_TIMER_TICK`]. `None`
+    /// on machines without that timer.
+    pub timer_instructions: Option<u64>,
 }
 
 impl Measurement {
@@ -190,5 +194,6 @@ pub fn measure(source: &FirmwareSource<'_>, board_name: &str) -> Result<Measurem
         outputs: run.outputs,
         stack_bytes: run.stack_bytes,
         sections: built.sections,
+        timer_instructions: run.timer_ticks.map(|t| t * qemu::INSTRUCTIONS_PER_TIMER_TICK),
     })
 }

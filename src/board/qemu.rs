@@ -72,6 +72,17 @@ pub struct Run {
     pub stack_bytes: u64,
     /// The linker memory layout the firmware was built with.
     pub memory_layout: String,
+    /// Ticks of the MPS2 APB timer around the whole inference, under `-icount shift=0` (MPS2 machines only).
+    pub timer_ticks: Option<u64>,
+}
+
+/// Instructions per APB timer tick on the MPS2 machines under `-icount shift=0`: one instruction per virtual
+/// nanosecond, a 25 MHz timer.
+pub const INSTRUCTIONS_PER_TIMER_TICK: u64 = 40;
+
+/// Whether the firmware of this machine reads the APB timer (and QEMU runs it with `-icount shift=0`).
+pub fn has_apb_timer(machine: &Machine) -> bool {
+    machine.qemu_machine.starts_with("mps2-")
 }
 
 fn marker(elf: &elf::Elf, name: &str) -> Result<u64, BoardError> {
@@ -98,6 +109,7 @@ pub fn run(elf_path: &Path, machine: &Machine) -> Result<Run, BoardError> {
     let mut child = Command::new(QEMU)
         .args(["-machine", &machine.qemu_machine, "-cpu", &machine.qemu_cpu])
         .args(["-semihosting-config", "enable=on,target=native", "-nographic", "-monitor", "none"])
+        .args(if has_apb_timer(machine) { &["-icount", "shift=0"][..] } else { &[][..] })
         .args(["-plugin", &plugin_arg, "-d", "plugin", "-kernel"])
         .arg(elf_path)
         .stdin(Stdio::null())
@@ -169,6 +181,8 @@ pub fn parse_stdout(stdout: &str) -> Result<Run, String> {
         } else if let Some(rest) = line.strip_prefix("stack_bytes ") {
             let n = rest.split_whitespace().next().unwrap_or("");
             run.stack_bytes = n.parse().map_err(|_| format!("malformed stack line `{line}`"))?;
+        } else if let Some(rest) = line.strip_prefix("timer_ticks ") {
+            run.timer_ticks = Some(rest.trim().parse().map_err(|_| format!("malformed timer line `{line}`"))?);
         } else if line == "done" {
             done = true;
         } else if line.starts_with("error") || line.starts_with("panic") {
@@ -235,12 +249,13 @@ mod tests {
     #[test]
     fn reads_the_firmware_report_and_refuses_an_unfinished_one() {
         let run = parse_stdout(
-            "arenaplan-firmware memory=mps2-an386 steps=2\noutput0 00ff80\nstack_bytes 480 of 4096\ndone\n",
+            "arenaplan-firmware memory=mps2-an386 steps=2\noutput0 00ff80\ntimer_ticks 7\nstack_bytes 480 of 4096\ndone\n",
         )
         .unwrap();
         assert_eq!(run.outputs, vec![vec![0x00, 0xff, 0x80]]);
         assert_eq!(run.stack_bytes, 480);
         assert_eq!(run.memory_layout, "mps2-an386");
+        assert_eq!(run.timer_ticks, Some(7));
         assert!(parse_stdout("output0 00\nstack_bytes 4 of 8\n").is_err());
         assert!(parse_stdout("error: OutOfRange { step: 0 }\ndone\n").is_err());
     }

@@ -293,6 +293,14 @@ impl Report<'_> {
             m.sections.data,
             m.memory_layout
         );
+        if let Some(timer) = m.timer_instructions {
+            outln!(
+                "cross-check: the APB timer under -icount counted {timer} instructions (+-40) around the run, the \
+                 plugin {} in the steps ({:+} for the program check and markers outside them)",
+                insns,
+                timer as i64 - insns as i64
+            );
+        }
         outln!(
             "outputs ({}): {} with the host run of the same program; golden: {}",
             self.input_origin,
@@ -353,6 +361,7 @@ impl Report<'_> {
                 "estimated_ms": self.ms(),
                 "setup_instructions": m.setup.instructions,
                 "teardown_instructions": m.teardown.instructions,
+                "timer_instructions": m.timer_instructions,
             },
             "ram": {
                 "total_bytes": m.ram_bytes(),

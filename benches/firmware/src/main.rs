@@ -123,6 +123,30 @@ fn stack_high_water_bytes() -> usize {
     top - p
 }
 
+/// The CMSDK APB timer 0 of the MPS2 machines, free-running down from `u32::MAX`.
+#[cfg(arenaplan_apb_timer)]
+mod timer {
+    const CTRL: *mut u32 = 0x4000_0000 as *mut u32;
+    const VALUE: *mut u32 = 0x4000_0004 as *mut u32;
+    const RELOAD: *mut u32 = 0x4000_0008 as *mut u32;
+
+    /// Load the largest count and enable the timer.
+    pub fn start() {
+        // SAFETY: the timer's registers, on the machines this module is compiled for.
+        unsafe {
+            core::ptr::write_volatile(RELOAD, u32::MAX);
+            core::ptr::write_volatile(VALUE, u32::MAX);
+            core::ptr::write_volatile(CTRL, 1);
+        }
+    }
+
+    /// The current count.
+    pub fn value() -> u32 {
+        // SAFETY: as in `start`.
+        unsafe { core::ptr::read_volatile(VALUE) }
+    }
+}
+
 struct Console(Option<hio::HostStream>);
 
 impl core::fmt::Write for Console {
@@ -162,10 +186,19 @@ fn infer() -> bool {
     }
 
     let mut markers = Markers { steps: program.steps.len() };
-    if let Err(e) = arenaplan_kernels::run_observed(&program, arena, &mut markers) {
+    #[cfg(arenaplan_apb_timer)]
+    timer::start();
+    #[cfg(arenaplan_apb_timer)]
+    let before = timer::value();
+    let result = arenaplan_kernels::run_observed(&program, arena, &mut markers);
+    #[cfg(arenaplan_apb_timer)]
+    let ticks = before.wrapping_sub(timer::value());
+    if let Err(e) = result {
         let _ = writeln!(out, "error: {e:?}");
         return false;
     }
+    #[cfg(arenaplan_apb_timer)]
+    let _ = writeln!(out, "timer_ticks {ticks}");
     let last = LAST_STEP.load(Ordering::Relaxed);
     if !program.steps.is_empty() && (!FINISHED.load(Ordering::Relaxed) || last as usize + 1 != program.steps.len()) {
         let _ = writeln!(out, "error: the markers did not run (last step {last})");
