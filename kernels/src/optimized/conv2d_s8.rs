@@ -150,9 +150,7 @@ pub(crate) fn run(
         dwconv_3x3(&g, batches, p.input_offset, input, filter, &consts, output);
     } else {
         let dm = p.depth_multiplier as usize;
-        for n in 0..batches * out_h * out_w {
-            dwconv_pixel(&g, dm, p.input_offset, input, filter, &consts, n, 0..out_c, output);
-        }
+        dwconv_general(&g, dm, p.input_offset, input, filter, &consts, 0..batches * out_h * out_w, 0..out_c, output);
     }
 }
 
@@ -266,37 +264,71 @@ fn conv_wide(
     output: &mut [u8],
 ) {
     let k = g.k_h * g.k_w * g.in_c;
-    let col = &mut halves_mut(scratch)[..k];
+    let (col0, rest) = halves_mut(scratch).split_at_mut(k);
+    let col1 = &mut rest[..k];
     let out_c = g.out_c;
-    for n in 0..batches * g.out_h * g.out_w {
-        let (b, y0, x0) = g.origin(n);
-        let mut t = 0;
-        for ky in 0..g.k_h {
-            let y = y0 + ky as isize * g.dil_h;
-            for kx in 0..g.k_w {
-                let x = x0 + kx as isize * g.dil_w;
-                let dst = &mut col[t..t + g.in_c];
-                match g.pixel(b, y, x) {
-                    Some(at) => {
-                        for (d, &s) in dst.iter_mut().zip(&input[at..at + g.in_c]) {
-                            *d = (s as i8 as i32 + input_offset) as i16;
-                        }
-                    }
-                    None => dst.fill(0),
-                }
-                t += g.in_c;
-            }
-        }
+    let pixels = batches * g.out_h * g.out_w;
+    let mut n = 0;
+    while n < pixels {
+        // An odd last pixel is computed twice and written once.
+        let n1 = if n + 1 < pixels { n + 1 } else { n };
+        fill_column_wide(g, input_offset, input, n, col0);
+        fill_column_wide(g, input_offset, input, n1, col1);
         for oc in 0..out_c {
-            output[n * out_c + oc] = c.out(dot_wide(col, &filter[oc * k..(oc + 1) * k]), oc);
+            let w = &filter[oc * k..(oc + 1) * k];
+            let (a0, a1) = (dot_wide(col0, w), dot_wide(col1, w));
+            let (bias, rq) = (c.bias(oc), c.requant(oc));
+            output[n * out_c + oc] = c.out_with(a0.wrapping_add(bias), &rq);
+            output[n1 * out_c + oc] = c.out_with(a1.wrapping_add(bias), &rq);
+        }
+        n += 2;
+    }
+}
+
+/// Output pixel `n`'s im2col column as `i16` (`x + input_offset`, 0 in the padding).
+fn fill_column_wide(g: &Geometry, input_offset: i32, input: &[u8], n: usize, col: &mut [i16]) {
+    let (b, y0, x0) = g.origin(n);
+    let mut t = 0;
+    for ky in 0..g.k_h {
+        let y = y0 + ky as isize * g.dil_h;
+        for kx in 0..g.k_w {
+            let x = x0 + kx as isize * g.dil_w;
+            let dst = &mut col[t..t + g.in_c];
+            match g.pixel(b, y, x) {
+                Some(at) => {
+                    for (d, &s) in dst.iter_mut().zip(&input[at..at + g.in_c]) {
+                        *d = (s as i8 as i32 + input_offset) as i16;
+                    }
+                }
+                None => dst.fill(0),
+            }
+            t += g.in_c;
         }
     }
 }
 
-/// `sum x[i] * w[i]` (wrapping) over `i16` values and int8 weights, a plain reduction the compiler vectorises.
+/// `sum x[i] * w[i]` (wrapping) over `i16` values and int8 weights. Blocks of 32 with a fixed trip count are what
+/// the compiler turns into widening multiply-adds (PMADDWD on x86).
 #[inline(always)]
 pub(crate) fn dot_wide(x: &[i16], w: &[u8]) -> i32 {
-    x.iter().zip(&w[..x.len()]).fold(0i32, |s, (&x, &w)| s.wrapping_add(x as i32 * (w as i8 as i32)))
+    const BLOCK: usize = 32;
+    let w = &w[..x.len()];
+    let full = x.len() / BLOCK * BLOCK;
+    let (xb, xt) = x.split_at(full);
+    let (wb, wt) = w.split_at(full);
+    let mut sum = 0i32;
+    for (xc, wc) in xb.chunks_exact(BLOCK).zip(wb.chunks_exact(BLOCK)) {
+        let (Ok(xc), Ok(wc)) = (<&[i16; BLOCK]>::try_from(xc), <&[u8; BLOCK]>::try_from(wc)) else { continue };
+        let mut part = 0i32;
+        for i in 0..BLOCK {
+            part = part.wrapping_add(xc[i] as i32 * (wc[i] as i8 as i32));
+        }
+        sum = sum.wrapping_add(part);
+    }
+    for (&x, &w) in xt.iter().zip(wt) {
+        sum = sum.wrapping_add(x as i32 * (w as i8 as i32));
+    }
+    sum
 }
 
 /// Word and half (false: low) of tap `t` of pixel `slot` in a two-pixel column whose full groups end at `full`.
@@ -441,63 +473,77 @@ pub(crate) mod matmul {
 // DEPTHWISE_CONV_2D.
 // ---------------------------------------------------------------------------------------------------------
 
-/// Channels accumulated at once by the general depthwise path (its stack block of `i32`).
-const DW_BLOCK: usize = 32;
+/// Channels accumulated at once by the general depthwise path (its stack block of accumulators and
+/// requantisation constants): 32 on the host for wide vectors, 16 on Cortex-M to keep the stack small.
+const DW_BLOCK: usize = if super::dsp::HAS_DSP { 16 } else { 32 };
 
-/// General depthwise convolution of output pixel `n` over output channels `channels`: taps outer, a block of
-/// channels inner, padding taps skipped (exactly the reference's sum, in another order).
+/// General depthwise convolution of output pixels `pixels` over output channels `channels`: blocks of channels
+/// outer (their requantisation prepared once), pixels, then taps, then the block's channels innermost (a loop the
+/// compiler vectorises); padding taps are skipped, so the sum is exactly the reference's, in another order.
 #[allow(clippy::too_many_arguments)]
-fn dwconv_pixel(
+fn dwconv_general(
     g: &Geometry,
     dm: usize,
     input_offset: i32,
     input: &[u8],
     filter: &[u8],
     c: &Consts<'_>,
-    n: usize,
+    pixels: core::ops::Range<usize>,
     channels: core::ops::Range<usize>,
     output: &mut [u8],
 ) {
-    let (b, y0, x0) = g.origin(n);
     let out_c = g.out_c;
+    // |x + input_offset| <= 383 fits i16; i16 x i16 -> i32 products vectorise well.
+    let off = input_offset as i16;
     let mut start = channels.start;
     while start < channels.end {
         let end = (start + DW_BLOCK).min(channels.end);
-        let mut acc = [0i32; DW_BLOCK];
-        let acc = &mut acc[..end - start];
-        for ky in 0..g.k_h {
-            let y = y0 + ky as isize * g.dil_h;
-            for kx in 0..g.k_w {
-                let x = x0 + kx as isize * g.dil_w;
-                let Some(at) = g.pixel(b, y, x) else { continue };
-                let w = &filter[(ky * g.k_w + kx) * out_c + start..(ky * g.k_w + kx) * out_c + end];
-                if dm == 1 {
-                    let xs = &input[at + start..at + end];
-                    // |x + input_offset| <= 383 fits i16; the i16 x i16 -> i32 products vectorise well.
-                    let off = input_offset as i16;
-                    if let (Ok(a), Ok(w), Ok(xs)) = (
-                        <&mut [i32; DW_BLOCK]>::try_from(&mut *acc),
-                        <&[u8; DW_BLOCK]>::try_from(w),
-                        <&[u8; DW_BLOCK]>::try_from(xs),
-                    ) {
-                        for i in 0..DW_BLOCK {
-                            a[i] = a[i].wrapping_add(w[i] as i8 as i32 * (xs[i] as i8 as i16 + off) as i32);
+        let nb = end - start;
+        let mut rq = [Requant::new(1 << 30, -1); DW_BLOCK];
+        let mut bias = [0i32; DW_BLOCK];
+        for i in 0..nb {
+            rq[i] = c.requant(start + i);
+            bias[i] = c.bias(start + i);
+        }
+        let fused = rq[..nb].iter().all(Requant::is_fused);
+        for n in pixels.clone() {
+            let (b, y0, x0) = g.origin(n);
+            let mut acc = bias;
+            for ky in 0..g.k_h {
+                let y = y0 + ky as isize * g.dil_h;
+                for kx in 0..g.k_w {
+                    let x = x0 + kx as isize * g.dil_w;
+                    let Some(at) = g.pixel(b, y, x) else { continue };
+                    let w = &filter[(ky * g.k_w + kx) * out_c + start..(ky * g.k_w + kx) * out_c + end];
+                    if dm == 1 {
+                        let xs = &input[at + start..at + end];
+                        if let (Ok(w), Ok(xs)) = (<&[u8; DW_BLOCK]>::try_from(w), <&[u8; DW_BLOCK]>::try_from(xs)) {
+                            for i in 0..DW_BLOCK {
+                                acc[i] = acc[i].wrapping_add(w[i] as i8 as i32 * (xs[i] as i8 as i16 + off) as i32);
+                            }
+                        } else {
+                            for ((a, &w), &x) in acc.iter_mut().zip(w).zip(xs) {
+                                *a = a.wrapping_add(w as i8 as i32 * (x as i8 as i16 + off) as i32);
+                            }
                         }
                     } else {
-                        for ((a, &w), &x) in acc.iter_mut().zip(w).zip(xs) {
-                            *a = a.wrapping_add(w as i8 as i32 * (x as i8 as i16 + off) as i32);
+                        for (i, (a, &w)) in acc.iter_mut().zip(w).enumerate() {
+                            let x = input[at + (start + i) / dm] as i8 as i32;
+                            *a = a.wrapping_add(w as i8 as i32 * (x + input_offset));
                         }
-                    }
-                } else {
-                    for (i, (a, &w)) in acc.iter_mut().zip(w).enumerate() {
-                        let x = input[at + (start + i) / dm] as i8 as i32;
-                        *a = a.wrapping_add(w as i8 as i32 * (x + input_offset));
                     }
                 }
             }
-        }
-        for (i, &a) in acc.iter().enumerate() {
-            output[n * out_c + start + i] = c.out(a, start + i);
+            let out = &mut output[n * out_c + start..n * out_c + end];
+            if fused {
+                for ((o, &a), r) in out.iter_mut().zip(&acc).zip(&rq) {
+                    *o = Requant::clamp(r.apply_fused(a), c.out_offset, c.min, c.max);
+                }
+            } else {
+                for ((o, &a), r) in out.iter_mut().zip(&acc).zip(&rq) {
+                    *o = c.out_with(a, r);
+                }
+            }
         }
         start = end;
     }
@@ -543,9 +589,7 @@ fn dwconv_3x3(
         }
     }
     if groups * 4 < ch {
-        for n in 0..batches * g.out_h * g.out_w {
-            dwconv_pixel(g, 1, input_offset, input, filter, c, n, groups * 4..ch, output);
-        }
+        dwconv_general(g, 1, input_offset, input, filter, c, 0..batches * g.out_h * g.out_w, groups * 4..ch, output);
     }
 }
 
@@ -591,7 +635,7 @@ fn dw3x3_group<const FUSED: bool>(
             for ox in 0..g.out_w {
                 let x0 = ox as isize * g.stride_w - g.pad_w;
                 if !(rows_inside && x0 >= 0 && x0 + span_w < g.in_w as isize) {
-                    dwconv_pixel(g, 1, input_offset, input, filter, c, n, c0..c0 + 4, output);
+                    dwconv_general(g, 1, input_offset, input, filter, c, n..n + 1, c0..c0 + 4, output);
                     n += 1;
                     continue;
                 }
