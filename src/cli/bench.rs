@@ -14,11 +14,10 @@ use arenaplan_datasets as datasets;
 use arenaplan_kernels::{self as kernels, Step, StepParams};
 use arenaplan_planner::export::rust;
 use arenaplan_planner::program::compile;
-use arenaplan_planner::{Graph, KernelVariant, Plan, PlanRequest};
+use arenaplan_planner::{Graph, KernelVariant};
 use clap::Args;
 
-use super::export::request_with;
-use super::plan::{plan_checked, selected_strategies};
+use super::export::{plan_named, request_with};
 use super::ModelSource;
 
 /// Arguments of `arenaplan bench`.
@@ -79,27 +78,13 @@ pub fn step_macs(step: &Step) -> u64 {
     }
 }
 
-/// Plan with the named strategy, or keep the smallest arena of every registered one for `best` (ties to the
-/// earlier of the registry), as `arenaplan export` does.
-fn plan_for_bench(name: &str, graph: &Graph<'_>, request: &PlanRequest) -> anyhow::Result<Plan> {
-    let names = if name == "best" { vec!["all".to_owned()] } else { vec![name.to_owned()] };
-    let mut best: Option<Plan> = None;
-    for strategy in selected_strategies(&names)? {
-        let plan = plan_checked(strategy.as_ref(), graph, request)?;
-        if best.as_ref().is_none_or(|b| plan.arena_bytes < b.arena_bytes) {
-            best = Some(plan);
-        }
-    }
-    best.context("no strategy selected")
-}
-
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(Some(&args.model))?;
     let bytes = source.read()?;
     let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
     let mut request = request_with(&source, None, None)?;
     request.kernels = args.kernels.unwrap_or(request.kernels);
-    let plan = plan_for_bench(&args.strategy, &graph, &request)?;
+    let plan = plan_named(&args.strategy, &graph, &request)?;
     let module = rust::to_rust(&graph, &plan, &source.name)?;
     let compiled = compile(&graph, &plan).context("cannot compile the plan to a program")?;
     let program = compiled.program(&bytes);

@@ -128,7 +128,7 @@ pub fn request_with(
 
 /// Plan with one named strategy, or with every registered one keeping the smallest arena (`best`; ties go to
 /// the earlier strategy of the registry).
-fn plan_named(name: &str, graph: &Graph<'_>, request: &PlanRequest) -> anyhow::Result<Plan> {
+pub fn plan_named(name: &str, graph: &Graph<'_>, request: &PlanRequest) -> anyhow::Result<Plan> {
     let names = if name == "best" { vec!["all".to_owned()] } else { vec![name.to_owned()] };
     let mut best: Option<Plan> = None;
     for strategy in selected_strategies(&names)? {
