@@ -89,13 +89,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         compiled.constant_bytes()
     );
     match datasets::tflm_figures(&source.name) {
-        Some(f) => outln!(
-            "TFLM: total {} B (head {} B + tail {} B); arenaplan needs {:+.1}%",
-            f.total_bytes,
-            f.head_bytes,
-            f.tail_bytes,
-            (ram as f64 - f.total_bytes as f64) * 100.0 / f.total_bytes as f64
-        ),
+        Some(f) => {
+            let change = (ram as f64 - f.total_bytes as f64) * 100.0 / f.total_bytes as f64;
+            let relation = if change <= 0.0 { "less" } else { "more" };
+            outln!(
+                "TFLM: total {} B (head {} B + tail {} B); arenaplan's arena is {:.1}% {relation} than TFLM's total",
+                f.total_bytes,
+                f.head_bytes,
+                f.tail_bytes,
+                change.abs()
+            )
+        }
         None => outln!("TFLM: no reference figures for this model"),
     }
     let preview: Vec<String> = out.iter().take(16).map(|&b| (b as i8).to_string()).collect();
