@@ -140,7 +140,9 @@ pub(crate) fn run(
     let (out_h, out_w, out_c) = (p.output[1] as usize, p.output[2] as usize, p.output[3] as usize);
     let (k_h, k_w) = (p.filter_h as usize, p.filter_w as usize);
     let g = Geometry::new(p);
-    let consts = Consts { bias, multipliers, shifts, out_offset: p.output_offset, min: p.act_min, max: p.act_max };
+    let mut consts =
+        Consts { bias, multipliers, shifts, out_offset: p.output_offset, min: p.act_min, max: p.act_max, fused: false };
+    consts.fused = (0..out_c).all(|oc| consts.requant(oc).is_fused());
     if !depthwise {
         match engine {
             Engine::Lanes => conv_im2col(&g, batches, p.input_offset, input, filter, &consts, scratch, output),
@@ -162,6 +164,8 @@ struct Consts<'a> {
     out_offset: i32,
     min: i32,
     max: i32,
+    /// Every channel's requantisation has the fused form.
+    fused: bool,
 }
 
 impl Consts<'_> {
@@ -190,6 +194,13 @@ impl Consts<'_> {
     #[inline(always)]
     fn out_with(&self, acc: i32, rq: &Requant) -> u8 {
         rq.output(acc, self.out_offset, self.min, self.max)
+    }
+
+    /// [`Consts::out_with`], with the fused form known to apply when `FUSED`.
+    #[inline(always)]
+    fn out_as<const FUSED: bool>(&self, acc: i32, rq: &Requant) -> u8 {
+        let v = if FUSED { rq.apply_fused(acc) } else { rq.apply(acc) };
+        Requant::clamp(v, self.out_offset, self.min, self.max)
     }
 }
 
@@ -223,28 +234,12 @@ fn conv_im2col(
         let n1 = if n + 1 < pixels { n + 1 } else { n };
         fill_column(g, input_offset, input, n, 0, col);
         fill_column(g, input_offset, input, n1, 1, col);
-        let mut oc = 0;
-        while oc + 2 <= out_c {
-            let w0 = &filter[oc * k..(oc + 1) * k];
-            let w1 = &filter[(oc + 1) * k..(oc + 2) * k];
-            let (b0, b1) = (c.bias(oc), c.bias(oc + 1));
-            let [a00, a10, a01, a11] = dot_2x2(col, w0, w1, [b0, b0, b1, b1]);
-            let (r0, r1) = (c.requant(oc), c.requant(oc + 1));
-            output[n * out_c + oc] = c.out_with(a00, &r0);
-            output[n * out_c + oc + 1] = c.out_with(a01, &r1);
-            if n1 != n {
-                output[n1 * out_c + oc] = c.out_with(a10, &r0);
-                output[n1 * out_c + oc + 1] = c.out_with(a11, &r1);
-            }
-            oc += 2;
-        }
-        if oc < out_c {
-            let w0 = &filter[oc * k..(oc + 1) * k];
-            let [a00, a10] = dot_2x1(col, w0);
-            output[n * out_c + oc] = c.out(a00, oc);
-            if n1 != n {
-                output[n1 * out_c + oc] = c.out(a10, oc);
-            }
+        let (head, tail) = output[n * out_c..].split_at_mut(out_c);
+        let out1 = if n1 != n { Some(&mut tail[..out_c]) } else { None };
+        if c.fused {
+            conv_channels::<true>(col, k, filter, c, head, out1);
+        } else {
+            conv_channels::<false>(col, k, filter, c, head, out1);
         }
         n += 2;
     }
@@ -278,8 +273,13 @@ fn conv_wide(
             let w = &filter[oc * k..(oc + 1) * k];
             let (a0, a1) = (dot_wide(col0, w), dot_wide(col1, w));
             let (bias, rq) = (c.bias(oc), c.requant(oc));
-            output[n * out_c + oc] = c.out_with(a0.wrapping_add(bias), &rq);
-            output[n1 * out_c + oc] = c.out_with(a1.wrapping_add(bias), &rq);
+            if c.fused {
+                output[n * out_c + oc] = c.out_as::<true>(a0.wrapping_add(bias), &rq);
+                output[n1 * out_c + oc] = c.out_as::<true>(a1.wrapping_add(bias), &rq);
+            } else {
+                output[n * out_c + oc] = c.out_as::<false>(a0.wrapping_add(bias), &rq);
+                output[n1 * out_c + oc] = c.out_as::<false>(a1.wrapping_add(bias), &rq);
+            }
         }
         n += 2;
     }
@@ -329,6 +329,52 @@ pub(crate) fn dot_wide(x: &[i16], w: &[u8]) -> i32 {
         sum = sum.wrapping_add(x as i32 * (w as i8 as i32));
     }
     sum
+}
+
+/// Every output channel of a pixel pair whose two-pixel column is `col`: pairs of channels through the 2x2
+/// block, an odd last channel through the 2x1 block. `out1` is `None` when the second pixel is a duplicate.
+fn conv_channels<const FUSED: bool>(
+    col: &[u32],
+    k: usize,
+    filter: &[u8],
+    c: &Consts<'_>,
+    out0: &mut [u8],
+    mut out1: Option<&mut [u8]>,
+) {
+    let out_c = out0.len();
+    let pairs = out_c / 2;
+    for (q, w) in filter.chunks_exact(2 * k.max(1)).take(pairs).enumerate() {
+        let oc = 2 * q;
+        let (w0, w1) = w.split_at(k);
+        let (b0, b1) = (c.bias(oc), c.bias(oc + 1));
+        let [a00, a10, a01, a11] = dot_2x2(col, w0, w1, [b0, b0, b1, b1]);
+        let (r0, r1) = (c.requant(oc), c.requant(oc + 1));
+        if let [o0, o1, ..] = &mut out0[oc..] {
+            *o0 = c.out_as::<FUSED>(a00, &r0);
+            *o1 = c.out_as::<FUSED>(a01, &r1);
+        }
+        if let Some([o0, o1, ..]) = out1.as_deref_mut().map(|o| &mut o[oc..]) {
+            *o0 = c.out_as::<FUSED>(a10, &r0);
+            *o1 = c.out_as::<FUSED>(a11, &r1);
+        }
+    }
+    if k == 0 {
+        // No taps: every output is its bias, requantised.
+        for oc in 0..2 * pairs {
+            out0[oc] = c.out(0, oc);
+            if let Some(o) = out1.as_deref_mut() {
+                o[oc] = c.out(0, oc);
+            }
+        }
+    }
+    if out_c % 2 == 1 {
+        let oc = out_c - 1;
+        let [a00, a10] = dot_2x1(col, &filter[oc * k..(oc + 1) * k]);
+        out0[oc] = c.out(a00, oc);
+        if let Some(o) = out1 {
+            o[oc] = c.out(a10, oc);
+        }
+    }
 }
 
 /// Word and half (false: low) of tap `t` of pixel `slot` in a two-pixel column whose full groups end at `full`.
@@ -634,13 +680,26 @@ fn dw3x3_group<const FUSED: bool>(
             let rows_inside = y0 >= 0 && y0 + span_h < g.in_h as isize;
             for ox in 0..g.out_w {
                 let x0 = ox as isize * g.stride_w - g.pad_w;
-                if !(rows_inside && x0 >= 0 && x0 + span_w < g.in_w as isize) {
+                let [a0, a1, a2, a3] = if rows_inside && x0 >= 0 && x0 + span_w < g.in_w as isize {
+                    let base = ((b * g.in_h + y0 as usize) * g.in_w + x0 as usize) * ch + c0;
+                    window.mac(base, &group.weights, group.init)
+                } else if let Ok(zero_point) = i8::try_from(-input_offset) {
+                    // A border pixel: copy its window, the padding taps holding the zero point (x + input_offset
+                    // = 0, so they add nothing beyond the input_offset * sum(weights) already in `init`).
+                    let mut taps = [zero_point as u8; 36];
+                    for (t, dst) in taps.chunks_exact_mut(4).enumerate() {
+                        let y = y0 + (t / 3) as isize * g.dil_h;
+                        let x = x0 + (t % 3) as isize * g.dil_w;
+                        if let Some(at) = g.pixel(b, y, x) {
+                            dst.copy_from_slice(&input[at + c0..at + c0 + 4]);
+                        }
+                    }
+                    Dw3x3Window::new(&taps, 4, 12).mac(0, &group.weights, group.init)
+                } else {
                     dwconv_general(g, 1, input_offset, input, filter, c, n..n + 1, c0..c0 + 4, output);
                     n += 1;
                     continue;
-                }
-                let base = ((b * g.in_h + y0 as usize) * g.in_w + x0 as usize) * ch + c0;
-                let [a0, a1, a2, a3] = window.mac(base, &group.weights, group.init);
+                };
                 let o = [requant(a0, &rq[0]), requant(a1, &rq[1]), requant(a2, &rq[2]), requant(a3, &rq[3])];
                 output[n * ch + c0..n * ch + c0 + 4].copy_from_slice(&o);
                 n += 1;

@@ -83,30 +83,31 @@ pub(crate) fn le_u32(bytes: &[u8], offset: usize) -> u32 {
 
 /// One channel's requantisation, with everything that depends only on the multiplier and shift computed once.
 ///
-/// For the usual case (a right shift `r >= 1`) the reference's two roundings collapse into one multiply-add:
+/// For the usual case (a right shift `r >= 2`) the reference's two roundings collapse into one multiply-add:
 /// with `T = x * m + 2^30`, `h = floor(T / 2^31)` is the rounding doubling high multiply and the rounding right
 /// shift is `floor((h + 2^(r-1) - [h < 0]) / 2^r)`. Nested floors by powers of two combine, so the result is
-/// `floor((x * m + 2^30 + 2^(30+r) - [h < 0] * 2^31) / 2^(31+r))`: the high word of one 64-bit multiply-add,
-/// shifted right by `r - 1`. `[h < 0]` may be replaced by `[x * m < 0]` (the sign of `x ^ m`): the two differ
-/// only when `0 <= T < 2^30 + 1`, where `h = 0` and both give 0.
+/// `floor((x * m + 2^30 - [h < 0] * 2^31 + 2^(30+r)) / 2^(31+r))`. `[h < 0]` may be replaced by `[x * m < 0]`
+/// (the sign of `x ^ m`): the two differ only when `0 <= T <= 2^30`, where `h = 0` and both give 0. The last
+/// term has a zero low word (`r >= 2`), so the result is `(hi + 2^(r-2)) >> (r - 1)` where `hi` is the high
+/// word of the 64-bit `x * m + 2^30 - [x * m < 0] * 2^31` (one SMLAL on Cortex-M).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Requant {
     multiplier: i32,
     shift: i32,
-    /// `2^30 + 2^(30 + r)`, the rounding terms of the fused form.
-    round: i64,
+    /// `2^(r - 2)`.
+    round_hi: i32,
     /// `r - 1`.
     shift_hi: u32,
-    /// The fused form applies (`r >= 1` and the multiplier is not `i32::MIN`).
+    /// The fused form applies (`r >= 2` and the multiplier is not `i32::MIN`).
     fused: bool,
 }
 
 impl Requant {
     #[inline(always)]
     pub(crate) fn new(multiplier: i32, shift: i32) -> Self {
-        let fused = multiplier != i32::MIN && (-31..=-1).contains(&shift);
-        let r = if fused { (-shift) as u32 } else { 1 };
-        Requant { multiplier, shift, round: (1i64 << 30) + (1i64 << (30 + r)), shift_hi: r - 1, fused }
+        let fused = multiplier != i32::MIN && (-31..=-2).contains(&shift);
+        let r = if fused { (-shift) as u32 } else { 2 };
+        Requant { multiplier, shift, round_hi: 1 << (r - 2), shift_hi: r - 1, fused }
     }
 
     /// Whether [`Requant::apply_fused`] is exact for this channel.
@@ -128,9 +129,10 @@ impl Requant {
     /// The fused form; exact only if [`Requant::is_fused`].
     #[inline(always)]
     pub(crate) fn apply_fused(&self, x: i32) -> i32 {
-        let negative = ((x ^ self.multiplier) >> 31) as i64;
-        let u = x as i64 * self.multiplier as i64 + (self.round + (negative << 31));
-        ((u >> 32) as i32) >> self.shift_hi
+        let negative = (x ^ self.multiplier) >> 31;
+        let start = ((negative as i64) << 31) + (1 << 30);
+        let high = ((x as i64 * self.multiplier as i64 + start) >> 32) as i32;
+        (high + self.round_hi) >> self.shift_hi
     }
 
     /// Add the output offset to a requantised value and clamp to `[min, max]` (`min <= max`).

@@ -33,7 +33,8 @@ prop_compose! {
         in_c in prop_oneof![1..=9u32, Just(4), Just(8), Just(16)], out_c_or_dm in 1..=7u32,
         k in prop_oneof![Just((1u32, 1u32)), Just((3, 3)), Just((3, 3)), Just((5, 5)), Just((3, 2))],
         stride in (1..=3u32, 1..=3u32), dil in prop_oneof![3 => Just((1u32, 1u32)), 1 => Just((2, 2))],
-        pad in (0..=2u32, 0..=2u32), input_offset in -127..=128i32, output_offset in -128..=127i32,
+        pad in (0..=2u32, 0..=2u32), input_offset in prop_oneof![3 => -127..=128i32, 1 => -255..=255i32],
+        output_offset in -128..=127i32,
         multiplier in prop_oneof![(1i32 << 30)..=i32::MAX, 1..=(1i32 << 20)], shift in -12..=2i32,
         with_bias in any::<bool>(), seed in any::<u64>(),
     ) -> Option<(ConvParams, bool, bool, u64)> {
