@@ -7,6 +7,7 @@
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{check, LimitError, MAX_MACS};
 use crate::tflite::{read_model, Model, OpKind, Operator, Tensor};
 
 /// An operator: its index in the `.tflite` subgraph.
@@ -46,6 +47,9 @@ pub enum GraphError {
         /// The tensor index.
         tensor: usize,
     },
+    /// The model exceeds a resource limit of [`crate::limits`] (e.g. its multiply-accumulates).
+    #[error(transparent)]
+    Limit(#[from] LimitError),
 }
 
 /// The dataflow graph of a model.
@@ -59,23 +63,25 @@ pub struct Graph<'a> {
     macs: Vec<u64>,
 }
 
-/// Multiply-accumulates of one operator, by the rule documented on [`Graph::macs`].
+/// Multiply-accumulates of one operator, by the rule documented on [`Graph::macs`] (saturating: a corrupt
+/// file's shapes cannot overflow the count).
 fn op_macs(model: &Model<'_>, op: &Operator) -> u64 {
-    let out_elems = |i: usize| {
-        op.outputs.get(i).map(|&t| model.tensors[t].shape.iter().map(|&d| d as u64).product::<u64>()).unwrap_or(0)
-    };
+    let product = |dims: &mut dyn Iterator<Item = &usize>| dims.fold(1u64, |acc, &d| acc.saturating_mul(d as u64));
+    let out_elems = |i: usize| op.outputs.get(i).map(|&t| product(&mut model.tensors[t].shape.iter())).unwrap_or(0);
     let input_shape = |i: usize| op.inputs.get(i).copied().flatten().map(|t| model.tensors[t].shape.as_slice());
     let dims = |i: usize| input_shape(i).unwrap_or(&[]);
     match &op.kind {
         // weights [cout, kh, kw, cin]
-        OpKind::Conv2d(_) => out_elems(0) * dims(1).iter().skip(1).map(|&d| d as u64).product::<u64>(),
+        OpKind::Conv2d(_) => out_elems(0).saturating_mul(product(&mut dims(1).iter().skip(1))),
         // weights [1, kh, kw, cout]
-        OpKind::DepthwiseConv2d(_) => out_elems(0) * dims(1).iter().skip(1).take(2).map(|&d| d as u64).product::<u64>(),
+        OpKind::DepthwiseConv2d(_) => out_elems(0).saturating_mul(product(&mut dims(1).iter().skip(1).take(2))),
         // weights [cout, cin]
-        OpKind::FullyConnected(_) => out_elems(0) * dims(1).last().map(|&d| d as u64).unwrap_or(0),
-        OpKind::AveragePool2d(p) | OpKind::MaxPool2d(p) => out_elems(0) * (p.filter_h * p.filter_w) as u64,
+        OpKind::FullyConnected(_) => out_elems(0).saturating_mul(dims(1).last().map(|&d| d as u64).unwrap_or(0)),
+        OpKind::AveragePool2d(p) | OpKind::MaxPool2d(p) => {
+            out_elems(0).saturating_mul((p.filter_h as u64).saturating_mul(p.filter_w as u64))
+        }
         OpKind::Add { .. } | OpKind::Mul { .. } => out_elems(0),
-        OpKind::Mean(_) => dims(0).iter().map(|&d| d as u64).product(),
+        OpKind::Mean(_) => product(&mut dims(0).iter()),
         _ => 0,
     }
 }
@@ -86,7 +92,7 @@ impl<'a> Graph<'a> {
         Ok(Graph::from_model(read_model(bytes)?)?)
     }
 
-    /// Build the graph of a model that the reader accepted.
+    /// Build the graph of a model that the reader accepted; refuses a model above [`MAX_MACS`].
     pub fn from_model(model: Model<'a>) -> Result<Self, GraphError> {
         let n_tensors = model.tensors.len();
         let mut producer: Vec<Option<OpId>> = vec![None; n_tensors];
@@ -120,7 +126,9 @@ impl<'a> Graph<'a> {
                 defined[t] = true;
             }
         }
-        let macs = model.operators.iter().map(|op| op_macs(&model, op)).collect();
+        let macs: Vec<u64> = model.operators.iter().map(|op| op_macs(&model, op)).collect();
+        let total = macs.iter().fold(0u64, |sum, &m| sum.saturating_add(m));
+        check(|| "the model's multiply-accumulates per inference".to_owned(), total, MAX_MACS, "MAX_MACS")?;
         Ok(Graph { model, dag, producer, consumers, macs })
     }
 
@@ -186,7 +194,7 @@ impl<'a> Graph<'a> {
 
     /// Multiply-accumulates of the whole model.
     pub fn total_macs(&self) -> u64 {
-        self.macs.iter().sum()
+        self.macs.iter().fold(0u64, |sum, &m| sum.saturating_add(m))
     }
 
     /// The operator order of the file (always a valid schedule: [`Graph::from_model`] checks it).

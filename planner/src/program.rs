@@ -118,16 +118,17 @@ fn downscale_to_int16(multiplier: i32) -> i16 {
     }
 }
 
-/// The int8 clamp range of a fused activation for an output of `scale` and `zero_point`.
+/// The int8 clamp range of a fused activation for an output of `scale` and `zero_point`. Saturating: a tiny
+/// scale cannot overflow (the compiler refuses a range whose minimum exceeds its maximum).
 pub fn activation_range_s8(activation: Activation, scale: f32, zero_point: i32) -> (i32, i32) {
-    let quantize = |x: f32| zero_point + (x / scale).round() as i32;
+    let quantize = |x: f32| (zero_point as i64).saturating_add((x / scale).round() as i64);
     let (lo, hi) = match activation {
         Activation::None => (-128, 127),
         Activation::Relu => (quantize(0.0), 127),
         Activation::Relu6 => (quantize(0.0), quantize(6.0)),
         Activation::ReluN1To1 => (quantize(-1.0), quantize(1.0)),
     };
-    (lo.max(-128), hi.min(127))
+    (lo.clamp(-128, 127) as i32, hi.clamp(-128, 127) as i32)
 }
 
 /// Padding before the first row/column, as TFLite computes it.
@@ -135,9 +136,10 @@ fn padding(padding: Padding, input: u32, output: u32, filter: u32, stride: u32, 
     match padding {
         Padding::Valid => 0,
         Padding::Same => {
-            let effective = (filter - 1) * dilation + 1;
-            let total = ((output as i64 - 1) * stride as i64 + effective as i64 - input as i64).max(0);
-            (total / 2) as u32
+            // 64-bit: no shape or option of a corrupt file can overflow (a pad past u32 saturates).
+            let effective = (filter as i64 - 1).max(0) * dilation as i64 + 1;
+            let total = ((output as i64 - 1) * stride as i64 + effective - input as i64).max(0);
+            u32::try_from(total / 2).unwrap_or(u32::MAX)
         }
     }
 }
@@ -160,7 +162,9 @@ pub fn conv_params(graph: &Graph<'_>, op_id: OpId) -> Result<ConvParams, Compile
     let zero_point = |t: usize, tensor: &Tensor<'_>| -> Result<(f32, i32), CompileError> {
         let q = tensor.quantization.as_ref().ok_or_else(|| bad(format!("tensor {t} is not quantised")))?;
         let scale = *q.scales.first().ok_or_else(|| bad(format!("tensor {t} has no scale")))?;
-        Ok((scale, q.zero_points.first().copied().unwrap_or(0) as i32))
+        let zp = q.zero_points.first().copied().unwrap_or(0);
+        let zp = i32::try_from(zp).map_err(|_| bad(format!("tensor {t} has zero point {zp}, outside i32")))?;
+        Ok((scale, zp))
     };
     let (_, in_zp) = zero_point(x, input)?;
     let (out_scale, out_zp) = zero_point(out_t, output)?;
@@ -200,6 +204,18 @@ pub fn conv_params(graph: &Graph<'_>, op_id: OpId) -> Result<ConvParams, Compile
         act_min,
         act_max,
     })
+}
+
+/// The fused-activation clamp of a step's parameters, when it has one.
+fn activation_bounds(params: &StepParams) -> Option<(i32, i32)> {
+    match params {
+        StepParams::Conv(p) => Some((p.act_min, p.act_max)),
+        StepParams::FullyConnected(p) => Some((p.act_min, p.act_max)),
+        StepParams::Add(p) => Some((p.act_min, p.act_max)),
+        StepParams::Mul(p) => Some((p.act_min, p.act_max)),
+        StepParams::Pool(p) => Some((p.act_min, p.act_max)),
+        _ => None,
+    }
 }
 
 struct Compiler<'g, 'a> {
@@ -248,7 +264,13 @@ impl<'a> Compiler<'_, 'a> {
             .quantization
             .as_ref()
             .ok_or_else(|| Self::bad(op, format!("tensor {t} is not quantised")))?;
-        Ok((q.scales.clone(), q.zero_points.first().copied().unwrap_or(0) as i32))
+        let zp = q.zero_points.first().copied().unwrap_or(0);
+        let zp =
+            i32::try_from(zp).map_err(|_| Self::bad(op, format!("tensor {t} has zero point {zp}, outside i32")))?;
+        if !q.scales.iter().all(|s| s.is_finite() && *s > 0.0) {
+            return Err(Self::bad(op, format!("tensor {t} has a scale that is not finite and positive")));
+        }
+        Ok((q.scales.clone(), zp))
     }
 
     /// The values of a constant int32 tensor.
@@ -423,6 +445,12 @@ impl<'a> Compiler<'_, 'a> {
                 let (in_scales, _) = self.quant(op, x)?;
                 let real = (o.beta as f64 * in_scales[0] as f64 * (1i64 << 26) as f64).min((1i64 << 31) as f64 - 1.0);
                 let (input_multiplier, input_left_shift) = quantize_multiplier(real);
+                if !(0..=30).contains(&input_left_shift) || input_multiplier <= 0 {
+                    return Err(Self::bad(op, "SOFTMAX input scale times beta is outside the kernel's range"));
+                }
+                if *self.tensor(x).shape.last().unwrap_or(&0) >= 1 << 12 {
+                    return Err(Self::bad(op, "SOFTMAX over 4096 or more values overflows the kernel's Q12 sum"));
+                }
                 let max_input_rescaled = 31.0 * (1i64 << 26) as f64 / (1i64 << input_left_shift) as f64;
                 inputs[0] = self.operand(op, Some(x))?;
                 let p = SoftmaxParams {
@@ -503,7 +531,7 @@ impl<'a> Compiler<'_, 'a> {
                 let reluish_scale = 3.0f32 / 32768.0;
                 let (out_m, out_e) = quantize_multiplier((hires_input_scale / out_scale) as f64);
                 let (relu_m, relu_e) = quantize_multiplier((hires_input_scale / reluish_scale) as f64);
-                if out_e > 0 {
+                if !(-15..=0).contains(&out_e) || !(-15..=15).contains(&relu_e) {
                     return Err(Self::bad(op, "HARD_SWISH output scale too small for the reference recipe"));
                 }
                 inputs[0] = self.operand(op, Some(x))?;
@@ -549,6 +577,14 @@ impl<'a> Compiler<'_, 'a> {
             }
             ref other => return Err(CompileError::Unsupported { op, name: other.name() }),
         };
+        if let Some((act_min, act_max)) = activation_bounds(&params) {
+            if act_min > act_max {
+                return Err(Self::bad(
+                    op,
+                    format!("output tensor {out_t}: fused activation range [{act_min}, {act_max}] is empty"),
+                ));
+            }
+        }
         Ok(Step { kernel, variant: Variant::Reference, params, inputs, output, scratch: None })
     }
 }

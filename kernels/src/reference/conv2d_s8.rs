@@ -63,22 +63,22 @@ pub fn conv2d_s8(
                             if depthwise {
                                 let ic = oc / p.depth_multiplier as usize;
                                 let w = filter[(ky * k_w + kx) * out_c + oc] as i8 as i32;
-                                acc += w * (input[pixel + ic] as i8 as i32 + p.input_offset);
+                                acc = acc.wrapping_add(w * (input[pixel + ic] as i8 as i32 + p.input_offset));
                             } else {
                                 let row = ((oc * k_h + ky) * k_w + kx) * in_c;
                                 for ic in 0..in_c {
                                     let w = filter[row + ic] as i8 as i32;
-                                    acc += w * (input[pixel + ic] as i8 as i32 + p.input_offset);
+                                    acc = acc.wrapping_add(w * (input[pixel + ic] as i8 as i32 + p.input_offset));
                                 }
                             }
                         }
                     }
                     if !bias.is_empty() {
-                        acc += le_i32(bias, oc);
+                        acc = acc.wrapping_add(le_i32(bias, oc));
                     }
                     let scaled = multiply_by_quantized_multiplier(acc, le_i32(multipliers, oc), le_i32(shifts, oc));
                     output[((b * out_h + oy) * out_w + ox) * out_c + oc] =
-                        clamp_s8(scaled + p.output_offset, p.act_min, p.act_max);
+                        clamp_s8(scaled.wrapping_add(p.output_offset), p.act_min, p.act_max);
                 }
             }
         }

@@ -65,7 +65,7 @@ pub fn add_s8(p: &AddParams, a: &[u8], b: &[u8], output: &mut [u8]) -> Result<()
         let sx = multiply_by_quantized_multiplier(x, p.input1_multiplier, p.input1_shift);
         let sy = multiply_by_quantized_multiplier(y, p.input2_multiplier, p.input2_shift);
         let sum = multiply_by_quantized_multiplier(sx + sy, p.output_multiplier, p.output_shift);
-        clamp_s8(sum + p.output_offset, p.act_min, p.act_max)
+        clamp_s8(sum.wrapping_add(p.output_offset), p.act_min, p.act_max)
     })
 }
 
@@ -87,7 +87,7 @@ pub fn mul_s8_scratch_bytes(_params: &crate::program::MulParams) -> usize {
 pub fn mul_s8(p: &crate::program::MulParams, a: &[u8], b: &[u8], output: &mut [u8]) -> Result<(), KernelError> {
     broadcast_binary("mul_s8", [p.input1, p.input2, p.output], a, b, output, |x, y| {
         let product = (x + p.input1_offset) * (y + p.input2_offset);
-        let v = multiply_by_quantized_multiplier(product, p.multiplier, p.shift) + p.output_offset;
+        let v = multiply_by_quantized_multiplier(product, p.multiplier, p.shift).wrapping_add(p.output_offset);
         clamp_s8(v, p.act_min, p.act_max)
     })
 }
@@ -150,7 +150,7 @@ pub fn quantize_s8(p: &crate::program::QuantizeParams, input: &[u8], output: &mu
     }
     for (&x, out) in input.iter().zip(output.iter_mut()) {
         let v = multiply_by_quantized_multiplier(x as i8 as i32 - p.input_zero_point, p.multiplier, p.shift);
-        *out = clamp_s8(v + p.output_zero_point, -128, 127);
+        *out = clamp_s8(v.wrapping_add(p.output_zero_point), -128, 127);
     }
     Ok(())
 }

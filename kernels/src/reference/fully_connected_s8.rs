@@ -38,14 +38,14 @@ pub fn fully_connected_s8(
             let w = &weights[o * depth..(o + 1) * depth];
             let mut acc: i32 = 0;
             for i in 0..depth {
-                acc += (w[i] as i8 as i32 + p.filter_offset) * (x[i] as i8 as i32 + p.input_offset);
+                acc = acc.wrapping_add((w[i] as i8 as i32 + p.filter_offset) * (x[i] as i8 as i32 + p.input_offset));
             }
             if !bias.is_empty() {
-                acc += le_i32(bias, o);
+                acc = acc.wrapping_add(le_i32(bias, o));
             }
             let q = if per_channel { o } else { 0 };
             let scaled = multiply_by_quantized_multiplier(acc, le_i32(multipliers, q), le_i32(shifts, q));
-            output[b * units + o] = clamp_s8(scaled + p.output_offset, p.act_min, p.act_max);
+            output[b * units + o] = clamp_s8(scaled.wrapping_add(p.output_offset), p.act_min, p.act_max);
         }
     }
     Ok(())

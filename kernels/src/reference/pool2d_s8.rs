@@ -29,7 +29,7 @@ pub fn pool2d_s8(p: &PoolParams, average: bool, input: &[u8], output: &mut [u8])
                     for y in ys.clone() {
                         for x in xs.clone() {
                             let v = input[((b * in_h + y) * in_w + x) * ch + c] as i8 as i32;
-                            sum += v;
+                            sum = sum.wrapping_add(v);
                             max = max.max(v);
                             count += 1;
                         }
@@ -39,9 +39,9 @@ pub fn pool2d_s8(p: &PoolParams, average: bool, input: &[u8], output: &mut [u8])
                     } else if count == 0 {
                         0
                     } else if sum > 0 {
-                        (sum + count / 2) / count
+                        sum.wrapping_add(count / 2) / count
                     } else {
-                        (sum - count / 2) / count
+                        sum.wrapping_sub(count / 2) / count
                     };
                     output[((b * out_h + oy) * out_w + ox) * ch + c] = clamp_s8(value, p.act_min, p.act_max);
                 }

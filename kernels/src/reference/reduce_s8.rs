@@ -27,10 +27,11 @@ pub fn mean_s8(p: &MeanParams, input: &[u8], output: &mut [u8]) -> Result<(), Ke
         for ch in 0..c {
             let mut sum: i32 = 0;
             for i in 0..h * w {
-                sum += input[(b * h * w + i) * c + ch] as i8 as i32;
+                sum = sum.wrapping_add(input[(b * h * w + i) * c + ch] as i8 as i32);
             }
-            let shifted = sum - p.input_zero_point * count as i32;
-            let value = multiply_by_quantized_multiplier(shifted, multiplier, out_shift) + p.output_zero_point;
+            let shifted = sum.wrapping_sub(p.input_zero_point.wrapping_mul(count as i32));
+            let value =
+                multiply_by_quantized_multiplier(shifted, multiplier, out_shift).wrapping_add(p.output_zero_point);
             output[b * c + ch] = value.clamp(-128, 127) as i8 as u8;
         }
     }

@@ -100,4 +100,41 @@ pub enum ReadError {
         /// What is wrong.
         what: String,
     },
+    /// A tensor's quantisation parameters cannot be computed with (non-finite or non-positive scale, zero
+    /// point out of range for the type, per-channel parameters that do not fit the shape).
+    #[error("tensor {tensor} (`{name}`): {what}")]
+    BadQuantization {
+        /// Tensor index.
+        tensor: usize,
+        /// Tensor name.
+        name: String,
+        /// What is wrong.
+        what: String,
+    },
+    /// An operator's output shape does not follow from its inputs and options, or its inputs do not fit
+    /// together.
+    #[error("operator {op_index} ({op}): {what}")]
+    ShapeMismatch {
+        /// Operator index.
+        op_index: usize,
+        /// Its builtin name.
+        op: &'static str,
+        /// What is wrong.
+        what: String,
+    },
+    /// A constant tensor's data are not the size its shape and type give.
+    #[error("tensor {tensor} (`{name}`) holds {found} bytes of data, its shape and type need {expected}")]
+    DataSize {
+        /// Tensor index.
+        tensor: usize,
+        /// Tensor name.
+        name: String,
+        /// Bytes in the file.
+        found: usize,
+        /// Bytes the shape and type give.
+        expected: usize,
+    },
+    /// The model exceeds a resource limit of [`crate::limits`].
+    #[error(transparent)]
+    Limit(#[from] crate::limits::LimitError),
 }

@@ -1,5 +1,6 @@
 //! The TFLite reader: our own bounds-checked reading of the `.tflite` FlatBuffer, borrowing constant data.
 
+mod check;
 mod error;
 mod flatbuf;
 mod model;

@@ -184,9 +184,17 @@ fn quantization(t: &Table<'_>) -> Result<Option<Quantization>, ReadError> {
 /// Read a `.tflite` model: subgraph 0's tensors, operators, inputs and outputs.
 ///
 /// Rejects, with an error naming the operator or tensor: truncated or corrupt files, files that are not
-/// TFLite, out-of-range indices, float models, unsupported operators and activations, and tensors whose size
-/// overflows. Never panics.
+/// TFLite, out-of-range indices, float models, unsupported operators and activations, tensors whose size
+/// overflows; then, semantically, files and tensors above the [`crate::limits`], unusable quantisation
+/// parameters (scales not finite and positive, zero points out of range for the type), and operators whose
+/// shapes do not fit their inputs and options. Never panics.
 pub fn read_model(bytes: &[u8]) -> Result<Model<'_>, ReadError> {
+    crate::limits::check(
+        || "the model file size".to_owned(),
+        bytes.len() as u64,
+        crate::limits::MAX_MODEL_BYTES as u64,
+        "MAX_MODEL_BYTES",
+    )?;
     if bytes.len() < 8 {
         return Err(ReadError::TooShort { len: bytes.len() });
     }
@@ -288,7 +296,7 @@ pub fn read_model(bytes: &[u8]) -> Result<Model<'_>, ReadError> {
         });
     }
 
-    Ok(Model {
+    let model = Model {
         bytes,
         version,
         description,
@@ -299,5 +307,7 @@ pub fn read_model(bytes: &[u8]) -> Result<Model<'_>, ReadError> {
         subgraph_count: subgraphs.len(),
         total_tensor_count,
         metadata,
-    })
+    };
+    super::check::check_model(&model)?;
+    Ok(model)
 }
