@@ -673,36 +673,58 @@ fn dw3x3_group<const FUSED: bool>(
         let v = if FUSED { r.apply_fused(acc) } else { r.apply(acc) };
         Requant::clamp(v, c.out_offset, c.min, c.max)
     };
-    let mut n = 0;
+    let store = |output: &mut [u8], n: usize, [a0, a1, a2, a3]: [i32; 4]| {
+        let o = [requant(a0, &rq[0]), requant(a1, &rq[1]), requant(a2, &rq[2]), requant(a3, &rq[3])];
+        output[n * ch + c0..n * ch + c0 + 4].copy_from_slice(&o);
+    };
+    // A border pixel: copy its window, the padding taps holding the zero point (x + input_offset = 0, so they add
+    // nothing beyond the input_offset * sum(weights) already in `init`); without an int8 zero point, the general
+    // path.
+    let border = |output: &mut [u8], n: usize| {
+        let (b, y0, x0) = g.origin(n);
+        if let Ok(zero_point) = i8::try_from(-input_offset) {
+            let mut taps = [zero_point as u8; 36];
+            for (t, dst) in taps.chunks_exact_mut(4).enumerate() {
+                let y = y0 + (t / 3) as isize * g.dil_h;
+                let x = x0 + (t % 3) as isize * g.dil_w;
+                if let Some(at) = g.pixel(b, y, x) {
+                    dst.copy_from_slice(&input[at + c0..at + c0 + 4]);
+                }
+            }
+            store(output, n, Dw3x3Window::new(&taps, 4, 12).mac(0, &group.weights, group.init));
+        } else {
+            dwconv_general(g, 1, input_offset, input, filter, c, n..n + 1, c0..c0 + 4, output);
+        }
+    };
+    // Output columns whose window lies inside the image horizontally: x0 = ox * stride - pad >= 0 and
+    // x0 + span_w < in_w.
+    let (sw, pw) = (g.stride_w, g.pad_w);
+    let first = ((pw + sw - 1) / sw).clamp(0, g.out_w as isize) as usize;
+    let limit = g.in_w as isize - span_w + pw;
+    let end = if limit > 0 { ((limit + sw - 1) / sw).clamp(0, g.out_w as isize) as usize } else { 0 };
+    let end = end.max(first);
+    let step = g.stride_w as usize * ch;
     for b in 0..batches {
         for oy in 0..g.out_h {
+            let row = (b * g.out_h + oy) * g.out_w;
             let y0 = oy as isize * g.stride_h - g.pad_h;
-            let rows_inside = y0 >= 0 && y0 + span_h < g.in_h as isize;
-            for ox in 0..g.out_w {
-                let x0 = ox as isize * g.stride_w - g.pad_w;
-                let [a0, a1, a2, a3] = if rows_inside && x0 >= 0 && x0 + span_w < g.in_w as isize {
-                    let base = ((b * g.in_h + y0 as usize) * g.in_w + x0 as usize) * ch + c0;
-                    window.mac(base, &group.weights, group.init)
-                } else if let Ok(zero_point) = i8::try_from(-input_offset) {
-                    // A border pixel: copy its window, the padding taps holding the zero point (x + input_offset
-                    // = 0, so they add nothing beyond the input_offset * sum(weights) already in `init`).
-                    let mut taps = [zero_point as u8; 36];
-                    for (t, dst) in taps.chunks_exact_mut(4).enumerate() {
-                        let y = y0 + (t / 3) as isize * g.dil_h;
-                        let x = x0 + (t % 3) as isize * g.dil_w;
-                        if let Some(at) = g.pixel(b, y, x) {
-                            dst.copy_from_slice(&input[at + c0..at + c0 + 4]);
-                        }
-                    }
-                    Dw3x3Window::new(&taps, 4, 12).mac(0, &group.weights, group.init)
-                } else {
-                    dwconv_general(g, 1, input_offset, input, filter, c, n..n + 1, c0..c0 + 4, output);
-                    n += 1;
-                    continue;
-                };
-                let o = [requant(a0, &rq[0]), requant(a1, &rq[1]), requant(a2, &rq[2]), requant(a3, &rq[3])];
-                output[n * ch + c0..n * ch + c0 + 4].copy_from_slice(&o);
-                n += 1;
+            if !(y0 >= 0 && y0 + span_h < g.in_h as isize) {
+                for n in row..row + g.out_w {
+                    border(output, n);
+                }
+                continue;
+            }
+            for n in row..row + first {
+                border(output, n);
+            }
+            let x0 = first as isize * sw - pw;
+            let mut base = ((b * g.in_h + y0 as usize) * g.in_w).wrapping_add(x0 as usize) * ch + c0;
+            for n in row + first..row + end {
+                store(output, n, window.mac(base, &group.weights, group.init));
+                base += step;
+            }
+            for n in row + end..row + g.out_w {
+                border(output, n);
             }
         }
     }
