@@ -2,7 +2,7 @@
 //!
 //! Zoo models are mutated, in their quantisation parameters and shapes (located in the file from what the
 //! reader reports) or anywhere at random; every mutant that loads and plans (the path `plan` and `export`
-//! take) must compile and run in its arena without a panic. The tests run with overflow checks on (debug
+//! take) must compile and run in its arena without a panic, with the reference and with the optimized kernels. The tests run with overflow checks on (debug
 //! builds), so an overflow in the parameter computation fails them. Resources are capped so nothing hangs:
 //! mutants above the caps below are planned and compiled but not run.
 
@@ -10,7 +10,7 @@ use arenaplan::datasets;
 use arenaplan::kernels;
 use arenaplan::planner::limits::MAX_ARENA_BYTES;
 use arenaplan::planner::program::compile;
-use arenaplan::planner::{lower, validate, Graph, OpId, PlanRequest};
+use arenaplan::planner::{lower, validate, Graph, KernelVariant, OpId, PlanRequest};
 use arenaplan::strategies::strategy_by_name;
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -135,10 +135,11 @@ fn hostile(field: Field, pick: u8, raw: u64) -> Vec<u8> {
     }
 }
 
-/// The invariant: if the mutant loads and plans as `plan` and `export` do, it compiles and runs.
-fn plan_compile_run(bytes: &[u8]) -> Result<(), TestCaseError> {
+/// The invariant: if the mutant loads and plans as `plan` and `export` do (with the kernel set `kernels`), it
+/// compiles and runs.
+fn plan_compile_run(bytes: &[u8], kernels: KernelVariant) -> Result<(), TestCaseError> {
     let Ok(graph) = Graph::from_bytes(bytes) else { return Ok(()) };
-    let request = PlanRequest::default();
+    let request = PlanRequest::default().with_kernels(kernels);
     let Ok(plan) = strategy_by_name("greedy-by-size").expect("registered").plan(&graph, &request) else {
         return Ok(());
     };
@@ -165,7 +166,9 @@ fn plan_compile_run(bytes: &[u8]) -> Result<(), TestCaseError> {
 #[test]
 fn every_zoo_model_plans_compiles_and_runs() {
     for Original { name, bytes, .. } in models() {
-        plan_compile_run(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for kernels in [KernelVariant::Reference, KernelVariant::Optimized] {
+            plan_compile_run(bytes, kernels).unwrap_or_else(|e| panic!("{name} ({kernels:?}): {e}"));
+        }
         let graph = Graph::from_bytes(bytes).unwrap();
         assert!(graph.total_macs() <= RUN_MAX_MACS, "{name} would not be run by the property tests");
     }
@@ -193,6 +196,7 @@ proptest! {
     fn mutated_quantisation_and_shapes_never_make_run_panic(
         model in any::<prop::sample::Index>(),
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), any::<u64>()), 1..4),
+        optimized in any::<bool>(),
     ) {
         let original = &models()[model.index(models().len())];
         let mut bytes = original.bytes.clone();
@@ -202,7 +206,7 @@ proptest! {
             let value = hostile(field, pick, raw);
             bytes[at..at + value.len()].copy_from_slice(&value);
         }
-        plan_compile_run(&bytes)?;
+        plan_compile_run(&bytes, if optimized { KernelVariant::Optimized } else { KernelVariant::Reference })?;
     }
 
     /// Random bytes overwritten anywhere in the file.
@@ -210,13 +214,14 @@ proptest! {
     fn randomly_mutated_models_never_make_run_panic(
         model in any::<prop::sample::Index>(),
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        optimized in any::<bool>(),
     ) {
         let mut bytes = models()[model.index(models().len())].bytes.clone();
         for (at, value) in edits {
             let i = at.index(bytes.len());
             bytes[i] = value;
         }
-        plan_compile_run(&bytes)?;
+        plan_compile_run(&bytes, if optimized { KernelVariant::Optimized } else { KernelVariant::Reference })?;
     }
 }
 
