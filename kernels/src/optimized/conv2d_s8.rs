@@ -1,13 +1,15 @@
 //! CONV_2D and DEPTHWISE_CONV_2D, int8 with per-channel requantisation, optimized (`conv2d_s8`,
 //! `conv2d_s8_1x1`, `dwconv2d_s8_3x3`, `dwconv2d_s8`).
 //!
-//! Dispatch inside [`conv2d_s8`]:
-//! - CONV_2D (any filter, stride, dilation, padding; 1x1 included): im2col of 2 output pixels into `scratch`
-//!   (`i16`, input offset added, padding as 0), then a 2 pixels x 2 output channels SMLAD block.
-//! - DEPTHWISE_CONV_2D, 3x3, depth multiplier 1: 4 channels at a time, two taps per SMLAD, input offset folded
-//!   into the bias for interior pixels; border pixels and leftover channels take the general path.
-//! - Other depthwise shapes: taps outer, channels inner over a block of accumulators on the stack.
-//! - An input offset outside `-255..=255` (no valid int8 zero point gives one) falls back to the reference.
+//! Dispatch inside [`conv2d_s8`] (see the [module overview](super) for the two formulations):
+//! - CONV_2D, any filter, stride, dilation and padding, 1x1 included: im2col of 2 output pixels into
+//!   `scratch`, then 2 pixels x 2 output channels SMLAD blocks (Lanes) or two vectorised dot products per
+//!   channel (Wide).
+//! - DEPTHWISE_CONV_2D 3x3, depth multiplier 1 (Lanes): 4 channels at a time, two taps per SMLAD; border pixels
+//!   through a zero-point-padded copy of their window; leftover channels (not a multiple of 4) take the
+//!   general path.
+//! - Every other depthwise case: blocks of channels outer, pixels, taps, then the block's channels innermost.
+//! - An input offset outside `-255..=255` (no valid int8 zero point gives one): the reference kernel.
 
 use super::dsp::{
     dot_2x2_groups, halves_mut, hi16, lo16, pack16, sadd16, smlad, sxtb16, sxtb16_ror8, words_mut, Dw3x3Window,

@@ -1,8 +1,10 @@
 //! FULLY_CONNECTED, int8, per-tensor or per-channel requantisation, optimized (`fully_connected_s8`).
 //!
-//! Two input rows (batches) at a time are widened to `i16` with the input offset added (the same two-pixel
-//! column as the convolution's im2col), then multiplied with two weight rows at a time by the 2x2 SMLAD block.
-//! A non-zero filter offset adds `filter_offset * sum(x + input_offset)` once per row and unit.
+//! Lanes (Cortex-M): two input rows (batches) at a time are widened to `i16` with the input offset added (the
+//! same two-pixel column as the convolution's im2col), then multiplied with two weight rows at a time by the
+//! 2x2 SMLAD block; a single row is computed as a pair with itself. Wide (host): one widened row, one
+//! vectorised dot product per unit. A non-zero filter offset adds `filter_offset * sum(x + input_offset)` once
+//! per row and unit.
 
 use super::conv2d_s8::dot_wide;
 use super::conv2d_s8::matmul::{dot_2x1, dot_2x2, fill_row};

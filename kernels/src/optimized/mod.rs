@@ -1,24 +1,38 @@
 //! Optimized int8 kernels, bit-exact with [`crate::reference`] for every valid input.
 //!
 //! Same file and function names as the reference kernels; a kernel that needs working memory takes a `scratch`
-//! slice and has a `*_scratch_bytes` function giving exactly how many bytes it checks for (the same on every
-//! target, so a plan made on the host fits the firmware).
+//! slice and has a `*_scratch_bytes` function giving exactly how many bytes it checks for. The formula is the
+//! same on every target, so a plan made on the host fits the firmware:
 //!
-//! How they are fast:
-//! - Convolutions (CONV_2D) build a partial im2col of two output pixels at a time, widened to `i16` with the
-//!   input offset added, in the lane order SXTB16 / SXTB16-ROR-8 produce; the filter bytes are widened the same
-//!   way as they are read, so every SMLAD multiplies matching lanes. A 2 pixels x 2 output channels register
-//!   block then does 16 MACs per 4 filter bytes. 1x1 convolutions take the same route (their im2col is a
-//!   plain widening copy). FULLY_CONNECTED is that matrix multiply with batches as pixels.
-//! - DEPTHWISE_CONV_2D 3x3 with depth multiplier 1 works on 4 channels at a time: the input offset is folded
-//!   into the accumulator as `input_offset * sum(weights)` for pixels whose window lies inside the image, filter
-//!   taps are pre-paired per channel, and inputs of two taps are paired with halfword packs, so one SMLAD does
-//!   two taps of one channel. Border pixels and other depthwise shapes use a channel-vectorised loop.
-//! - Requantisation uses a shorter but equal form of TFLite's arithmetic (see [`requantize`]).
+//! | kernel | scratch bytes |
+//! |---|---|
+//! | CONV_2D (every shape) | `4 * filter_h * filter_w * in_channels + 3` |
+//! | DEPTHWISE_CONV_2D | 0 |
+//! | FULLY_CONNECTED | `4 * depth + 3` |
 //!
-//! On Cortex-M cores with the DSP extension the lane operations are single instructions (inline assembly in a
-//! private module); elsewhere they are plain Rust with identical results, so the host tests check the exact
-//! lane arithmetic the microcontroller runs.
+//! Each kernel has two formulations with identical results, chosen by target:
+//!
+//! - **Lanes** (Cortex-M with the DSP extension): two 16-bit lanes per 32-bit word. CONV_2D builds a partial
+//!   im2col of two output pixels, widened to `i16` with the input offset added (padding as 0), in the lane
+//!   order SXTB16 / SXTB16-ROR-8 produce, so the filter bytes, widened the same way as they are read, meet
+//!   matching lanes in every SMLAD; a 2 pixels x 2 output channels block does 16 MACs per 4 filter bytes in an
+//!   assembly loop. 1x1 convolutions take the same route (their im2col is a plain widening copy);
+//!   FULLY_CONNECTED is the same matrix multiply with batches as pixels. DEPTHWISE_CONV_2D 3x3 with depth
+//!   multiplier 1 works on 4 channels at a time with the input offset folded into the bias as
+//!   `input_offset * sum(weights)`: inputs of two taps are paired with halfword packs so one SMLAD does two taps
+//!   of one channel; border pixels run the same code on a copy of their window padded with the zero point.
+//! - **Wide** (every other target, the host): plain loops over `i16`/`i32` in fixed blocks that the compiler
+//!   vectorises (PMADDWD-shaped dot products for CONV_2D and FULLY_CONNECTED, channel-vectorised depthwise).
+//!
+//! Other depthwise shapes use a channel-blocked loop in both. Requantisation uses a shorter, equal form of
+//! TFLite's arithmetic (see [`requantize`]). Input offsets outside `-255..=255` (no int8 zero point gives one)
+//! are handed to the reference kernels.
+//!
+//! The lane operations are single instructions (inline assembly in a private module, the only `unsafe` of the
+//! crate) on the hard-float bare-metal M-profile targets, and plain Rust computing the same bits elsewhere, so
+//! the host tests also run the Lanes formulation exactly as the microcontroller does. Stable Rust has no
+//! `target_feature = "dsp"` cfg on ARM: the gate is the target (see the `dsp` module), and a Cortex-M33 built
+//! without its optional DSP extension must not use `thumbv8m.main-none-eabihf` with these kernels.
 
 mod dsp;
 #[cfg(test)]
