@@ -70,3 +70,17 @@ fn long_lifetimes_cost_nothing_per_step() {
         assert!(started.elapsed() < Duration::from_secs(3), "{} took {:?}", packer.name(), started.elapsed());
     }
 }
+
+/// 3000 buffers all alive at once: 4.5 M pairs that local search, the ILP and the exact search would each keep
+/// in memory. Refused at the door, naming the limit.
+#[test]
+fn too_many_buffers_alive_together_are_refused_naming_the_limit() {
+    let crowd = BufferProblem::new((0..3000).map(|i| Buffer::instance(format!("b{i}"), 16, 1, 0..10)).collect());
+    assert_eq!(crowd.conflict_pair_count(), 3000 * 2999 / 2);
+    for packer in strategies::packers() {
+        match pack_checked(packer.as_ref(), &crowd, &limits()) {
+            Err(PackError::Limit(e)) => assert_eq!(e.name, "MAX_CONFLICT_PAIRS", "{}", packer.name()),
+            other => panic!("{}: expected a limit error, got {other:?}", packer.name()),
+        }
+    }
+}

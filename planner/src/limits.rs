@@ -8,7 +8,8 @@
 //!
 //! The instance limits also make every packer's arithmetic overflow-free: with at most [`MAX_BUFFERS`] buffers
 //! of at most [`MAX_INSTANCE_BUFFER_BYTES`] each, aligned to at most [`MAX_ALIGN_BYTES`], any offset a packer
-//! can reach is below `2^16 * (2^40 + 2^30) < 2^57`, far from `u64::MAX`.
+//! can reach is below `2^14 * (2^40 + 2^30) < 2^55`, far from `u64::MAX`; and with at most
+//! [`MAX_CONFLICT_PAIRS`] pairs of buffers alive together, no packer's memory blows up.
 //!
 //! [`BufferProblem::check_limits`]: crate::problem::BufferProblem::check_limits
 
@@ -21,8 +22,15 @@ pub const MAX_ARENA_BYTES: u64 = 64 << 20;
 /// Most multiply-accumulates of one inference of a model (10 G; a microcontroller model has a few tens of M).
 pub const MAX_MACS: u64 = 10_000_000_000;
 
-/// Most tensors of a model, operators of a model, and buffers of an allocation instance.
-pub const MAX_BUFFERS: usize = 1 << 16;
+/// Most tensors of a model, operators of a model, and buffers of an allocation instance (16384; the zoo's
+/// largest network has 69 buffers, public MiniMalloc instances a few thousand). Greedy placement takes time
+/// quadratic in this number.
+pub const MAX_BUFFERS: usize = 1 << 14;
+
+/// Most pairs of buffers alive at a common step in one problem (4 M). Local search, the ILP and the exact
+/// search keep every such pair, so their memory grows with this number; 4 M pairs are about 3000 buffers all
+/// alive at once.
+pub const MAX_CONFLICT_PAIRS: u64 = 1 << 22;
 
 /// Largest buffer of an allocation instance (MiniMalloc CSV): 1 TiB, so instances from accelerators with more
 /// memory than a microcontroller still load.

@@ -263,5 +263,11 @@ mod tests {
         }
         let wide_align = "id,lower,upper,size,alignment\na,0,2,16,4294967296\n";
         assert!(matches!(read_csv(wide_align), Err(CsvError::Limit { line: 2, .. })));
+        let mut many = String::from("id,lower,upper,size\n");
+        (0..=crate::limits::MAX_BUFFERS).for_each(|i| many.push_str(&format!("b{i},{i},{},16\n", i + 1)));
+        match read_csv(&many) {
+            Err(CsvError::Limit { source, .. }) => assert_eq!(source.name, "MAX_BUFFERS"),
+            other => panic!("expected the buffer-count limit, got {other:?}"),
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use crate::limits::{check, LimitError, MAX_ALIGN_BYTES, MAX_BUFFERS, MAX_INSTANCE_BUFFER_BYTES};
+use crate::limits::{check, LimitError, MAX_ALIGN_BYTES, MAX_BUFFERS, MAX_CONFLICT_PAIRS, MAX_INSTANCE_BUFFER_BYTES};
 
 /// Index of a buffer inside its [`BufferProblem`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -146,8 +146,9 @@ impl BufferProblem {
     }
 
     /// Check the problem against the instance limits of [`crate::limits`]: buffer count, buffer sizes and
-    /// alignments (a power of two). Within them no packer's arithmetic can overflow; every packer run through
-    /// [`pack_checked`](crate::pack_checked) is guarded by this check.
+    /// alignments (a power of two), pairs of buffers alive together. Within them no packer's arithmetic can
+    /// overflow and no packer's memory blows up; every packer run through [`pack_checked`](crate::pack_checked)
+    /// is guarded by this check.
     pub fn check_limits(&self) -> Result<(), LimitError> {
         check(|| "the number of buffers".to_owned(), self.buffers.len() as u64, MAX_BUFFERS as u64, "MAX_BUFFERS")?;
         for (i, b) in self.buffers.iter().enumerate() {
@@ -163,7 +164,44 @@ impl BufferProblem {
                 });
             }
         }
-        Ok(())
+        check(
+            || "the number of pairs of buffers alive at a common step".to_owned(),
+            self.conflict_pair_count(),
+            MAX_CONFLICT_PAIRS,
+            "MAX_CONFLICT_PAIRS",
+        )
+    }
+
+    /// At least the number of pairs [`BufferProblem::time_conflicts`] returns (exactly that number when no
+    /// lifetime is empty), counted in `O(n log n)` time and `O(n)` memory without listing them.
+    pub fn conflict_pair_count(&self) -> u64 {
+        // Events at equal times: ends first (touching half-open lifetimes do not conflict), then starts, then
+        // the buffers of empty lifetimes, which `time_conflicts` pairs with the buffers alive there.
+        const END: u8 = 0;
+        const START: u8 = 1;
+        const EMPTY: u8 = 2;
+        let mut events: Vec<(u32, u8)> = Vec::with_capacity(2 * self.buffers.len());
+        for b in &self.buffers {
+            if b.live.is_empty() {
+                events.push((b.live.start, EMPTY));
+            } else {
+                events.push((b.live.start, START));
+                events.push((b.live.end, END));
+            }
+        }
+        events.sort_unstable();
+        let (mut alive, mut pairs) = (0u64, 0u64);
+        for (_, kind) in events {
+            match kind {
+                END => alive -= 1,
+                START => {
+                    pairs += alive;
+                    alive += 1;
+                }
+                _ => pairs += alive,
+            }
+        }
+        pairs
     }
 
     /// Pairs `(i, j)`, `i < j`, of buffers alive at a common step.
@@ -208,6 +246,7 @@ mod tests {
     fn half_open_lifetimes_that_touch_do_not_conflict() {
         let p = BufferProblem::new(vec![buf(1, 0..2), buf(1, 2..3), buf(1, 1..3)]);
         assert_eq!(p.time_conflicts(), vec![(0, 2), (1, 2)]);
+        assert_eq!(p.conflict_pair_count(), 2);
     }
 
     #[test]
