@@ -127,3 +127,40 @@ fn a_closed_stdout_ends_every_printing_command_quietly() {
         assert!(!stderr.contains("error"), "{args:?} should stop quietly: {stderr}");
     }
 }
+
+/// Finding (item 1): a model with a fused RELU and an output zero point outside [-128, 127] was accepted by
+/// `plan` and every `export`, then `run` panicked. Now every command refuses it the same way, naming the tensor.
+#[test]
+fn a_model_that_cannot_run_is_refused_by_every_command() {
+    let mut bytes = arenaplan_datasets::model_bytes("op_conv_relu").expect("zoo model");
+    let graph = arenaplan_planner::Graph::from_bytes(&bytes).unwrap();
+    let out = graph.model().operators[0].outputs[0];
+    let zp = graph.model().tensors[out].quantization.as_ref().unwrap().zero_points[0];
+    // The zero-point vector as the file stores it: a u32 length of 1, then the i64.
+    let mut needle = 1u32.to_le_bytes().to_vec();
+    needle.extend_from_slice(&zp.to_le_bytes());
+    let spots: Vec<usize> =
+        bytes.windows(needle.len()).enumerate().filter(|(_, w)| *w == needle).map(|(i, _)| i + 4).collect();
+    assert!(!spots.is_empty());
+    drop(graph);
+    for at in spots {
+        bytes[at..at + 8].copy_from_slice(&200i64.to_le_bytes());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("bad_zero_point.tflite");
+    std::fs::write(&model, &bytes).unwrap();
+    let model = model.to_str().unwrap();
+    let target = dir.path().join("out").to_str().unwrap().to_owned();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["plan", model],
+        vec!["export", model, "--format", "tflm", "-o", &target],
+        vec!["export", model, "--format", "c", "-o", &target],
+        vec!["run", model],
+    ];
+    for args in commands {
+        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        let out = Command::new(env!("CARGO_BIN_EXE_arenaplan")).args(&args).output().unwrap();
+        assert_exit_2_naming(&args, &out, "zero point 200 is outside [-128, 127]");
+    }
+    assert_eq!(entries(dir.path()), ["bad_zero_point.tflite"]);
+}
