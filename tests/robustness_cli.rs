@@ -164,3 +164,28 @@ fn a_model_that_cannot_run_is_refused_by_every_command() {
     }
     assert_eq!(entries(dir.path()), ["bad_zero_point.tflite"]);
 }
+
+/// Finding (item 2): a tiny file planned to a 2 GB arena and `run` allocated it. Each tensor is now bounded,
+/// and so is the arena: three 30 MiB tensors alive at once (an ADD) need more than `MAX_ARENA_BYTES`.
+#[test]
+fn a_plan_above_the_arena_limit_is_refused_naming_it() {
+    let mut bytes = arenaplan_datasets::model_bytes("op_add_relu").expect("zoo model");
+    // Every tensor is [1, 6, 5, 4]; make each [1, 6, 5, 1310720] (30 MiB) wherever that shape is stored.
+    let mut needle = 4u32.to_le_bytes().to_vec();
+    [1i32, 6, 5, 4].iter().for_each(|d| needle.extend_from_slice(&d.to_le_bytes()));
+    let spots: Vec<usize> =
+        bytes.windows(needle.len()).enumerate().filter(|(_, w)| *w == needle).map(|(i, _)| i + 4).collect();
+    assert!(!spots.is_empty());
+    for at in spots {
+        bytes[at + 12..at + 16].copy_from_slice(&1_310_720i32.to_le_bytes());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("wide_add.tflite");
+    std::fs::write(&model, &bytes).unwrap();
+    let model = model.to_str().unwrap();
+    for args in [vec!["plan", model, "-s", "greedy-by-size"], vec!["run", model]] {
+        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        let out = Command::new(env!("CARGO_BIN_EXE_arenaplan")).args(&args).output().unwrap();
+        assert_exit_2_naming(&args, &out, "MAX_ARENA_BYTES");
+    }
+}
