@@ -14,6 +14,15 @@ macro_rules! outln {
     };
 }
 
+/// `eprintln!` for notes and errors: a closed or full standard error is ignored instead of panicking (the exit
+/// status still tells the outcome).
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod cli;
 
 /// Write to standard output, reporting failures (a closed pipe, a full disk) as errors rather than panicking.
@@ -35,7 +44,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            errln!("error: {err:#}");
             ExitCode::from(2)
         }
     }

@@ -189,3 +189,30 @@ fn a_plan_above_the_arena_limit_is_refused_naming_it() {
         assert_exit_2_naming(&args, &out, "MAX_ARENA_BYTES");
     }
 }
+
+/// A closed standard error (where notes and errors go) does not turn a success into a panic, nor an error
+/// into anything but exit status 2.
+#[cfg(unix)]
+#[test]
+fn a_closed_stderr_changes_nothing_but_the_silence() {
+    use std::os::fd::OwnedFd;
+    use std::os::unix::net::UnixStream;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = instance(dir.path());
+    let out = dir.path().join("solution.csv");
+    let status = |args: &[&str]| {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        drop(ours);
+        Command::new(env!("CARGO_BIN_EXE_arenaplan"))
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(OwnedFd::from(theirs)))
+            .status()
+            .unwrap()
+            .code()
+    };
+    assert_eq!(status(&["pack", &csv, "-o", out.to_str().unwrap()]), Some(0));
+    assert!(out.is_file());
+    assert_eq!(status(&["export", MODEL, "--format", "c", "-o", dir.path().join("m.h").to_str().unwrap()]), Some(0));
+    assert_eq!(status(&["plan", "no_such_model_anywhere"]), Some(2));
+}

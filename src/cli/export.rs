@@ -173,7 +173,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         }
     }
     write_atomically(&args.output, &out)?;
-    eprintln!(
+    errln!(
         "{}: `{}` plan, arena {} B (lower bound {} B), written as {:?} to {}",
         source.name,
         plan.meta.strategy,
@@ -185,7 +185,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     if args.format == Format::Tflm {
         let head = tflm::predicted_tflm_head(&plan.problem, &plan.offsets);
         if head != plan.arena_bytes {
-            eprintln!(
+            errln!(
                 "note: TFLM places scratch buffers itself, around the offline tensors; its head will be {head} B, \
                  not {} B",
                 plan.arena_bytes

@@ -51,7 +51,7 @@ pub fn run(args: PackArgs) -> anyhow::Result<()> {
         Some(path) => super::export::write_atomically(path, csv.as_bytes())?,
         None => crate::write_stdout(format_args!("{csv}"))?,
     }
-    eprintln!(
+    errln!(
         "{}: {} buffers, arena {} B, lower bound {} B, gap {:.2}%, {:?}, {:.3} ms",
         packer.name(),
         problem.buffers.len(),

@@ -11,6 +11,6 @@ use super::export::write_atomically;
 pub fn write_layout(path: &Path, heading: &str, plans: &[&Plan]) -> anyhow::Result<()> {
     let panels: Vec<Panel<'_>> = plans.iter().map(|plan| Panel { title: &plan.meta.strategy, plan }).collect();
     write_atomically(path, layout_svg(heading, &panels).as_bytes())?;
-    eprintln!("layout of {} plan(s) drawn to {}", plans.len(), path.display());
+    errln!("layout of {} plan(s) drawn to {}", plans.len(), path.display());
     Ok(())
 }
