@@ -10,8 +10,15 @@
 //! as its initial solution, and kept whenever the solver fails, times out or returns something not better: the
 //! ILP is never worse than its warm start. [`Status::Optimal`] is claimed only when the solver proved every
 //! part it had to solve.
+//!
+//! Honest about what it did: the problem is made canonical first ([`crate::canonical`]); a part with more
+//! time-overlapping pairs than `max_pairs` (or numbers beyond what the solvers take exactly) is not given to the
+//! solver, at no cost in time, and the answer then says so: status [`Status::Heuristic`] when the solver ran
+//! on no part that needed it, and the parameters of the last run (`solver_parts`, `skipped_parts`,
+//! `skip_reason`, see [`IlpRun`]) count what was solved and what was skipped, and why.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use arenaplan_planner::plan::arena_bytes_of;
@@ -21,6 +28,7 @@ use good_lp::{
     Variable, WithInitialSolution, WithTimeLimit,
 };
 
+use crate::canonical::pack_canonical;
 use crate::common::{finish, unit_of, without_capacity};
 use crate::decompose::{solve_by_parts, PartResult};
 use crate::hill_climb::HillClimb;
@@ -63,12 +71,38 @@ pub struct IlpPacker {
     pub max_pairs: usize,
     /// Order identical buffers and orient one pair.
     pub symmetry_breaking: bool,
+    last: Mutex<Option<IlpRun>>,
+}
+
+/// What the last run of an [`IlpPacker`] did with the parts that needed the solver (those whose warm start was
+/// above the running lower bound).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IlpRun {
+    /// Parts given to the solver.
+    pub solver_parts: usize,
+    /// Of which the solver proved optimal.
+    pub proven_parts: usize,
+    /// Parts not given to the solver (their warm start kept).
+    pub skipped_parts: usize,
+    /// Why the last skipped part was skipped, e.g. `5120 pairs > max_pairs 2000`.
+    pub skip_reason: Option<String>,
 }
 
 impl IlpPacker {
     /// The ILP with `solver`, warm-started from `hill-climb`, at most 2,000 pairs per part, symmetry breaking on.
     pub fn new(solver: IlpSolver) -> Self {
-        IlpPacker { solver, warm_start: Box::new(HillClimb::default()), max_pairs: 2_000, symmetry_breaking: true }
+        IlpPacker {
+            solver,
+            warm_start: Box::new(HillClimb::default()),
+            max_pairs: 2_000,
+            symmetry_breaking: true,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// What the last finished run did (`None` before the first).
+    pub fn last_run(&self) -> Option<IlpRun> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The same packer with another pair limit.
@@ -98,19 +132,19 @@ struct Model {
     floor_units: u64,
 }
 
-/// Build the MILP of `part` with the arena between `target` and the start arena. `None` when the part has more
-/// pairs than `max_pairs` or numbers beyond what the solvers take exactly.
-fn build(part: &BufferProblem, target: u64, start: &[u64], max_pairs: usize, symmetry: bool) -> Option<Model> {
+/// Build the MILP of `part` with the arena between `target` and the start arena. An error saying why when the
+/// part has more pairs than `max_pairs` or numbers beyond what the solvers take exactly.
+fn build(part: &BufferProblem, target: u64, start: &[u64], max_pairs: usize, symmetry: bool) -> Result<Model, String> {
     let b = &part.buffers;
     let n = b.len();
     let pairs = part.time_conflicts();
     if pairs.len() > max_pairs {
-        return None;
+        return Err(format!("{} pairs > max_pairs {max_pairs}", pairs.len()));
     }
     let unit = unit_of(part, 0..n);
     let ub = arena_bytes_of(part, start) / unit;
     if ub >= i32::MAX as u64 / 2 {
-        return None;
+        return Err(format!("arena of {ub} units beyond the solvers' exact integers"));
     }
     let floor_units = target.div_ceil(unit).max(part.lower_bound() / unit).min(ub);
     let size: Vec<u64> = b.iter().map(|x| x.size_bytes / unit).collect();
@@ -182,7 +216,7 @@ fn build(part: &BufferProblem, target: u64, start: &[u64], max_pairs: usize, sym
         constraints.push(constraint!(at(j) + size[j] as f64 <= at(i) + big_m * below));
         initial.push((below, if i_below_j { 1.0 } else { 0.0 }));
     }
-    Some(Model { vars, offsets, arena, constraints, initial, steps, unit, floor_units })
+    Ok(Model { vars, offsets, arena, constraints, initial, steps, unit, floor_units })
 }
 
 /// Solve a model with any good_lp solver that takes a time limit and an initial solution; read back `read`.
@@ -218,13 +252,30 @@ enum Outcome {
 }
 
 impl IlpPacker {
-    fn solve_part(&self, part: &BufferProblem, target: u64, start: &[u64], deadline: Instant) -> PartResult {
+    fn solve_part(
+        &self,
+        stats: &mut IlpRun,
+        part: &BufferProblem,
+        target: u64,
+        start: &[u64],
+        deadline: Instant,
+    ) -> PartResult {
         let keep = PartResult { offsets: None, lower_bound_bytes: target };
-        let Some(m) = build(part, target, start, self.max_pairs, self.symmetry_breaking) else { return keep };
+        let m = match build(part, target, start, self.max_pairs, self.symmetry_breaking) {
+            Ok(m) => m,
+            Err(reason) => {
+                stats.skipped_parts += 1;
+                stats.skip_reason = Some(reason);
+                return keep;
+            }
+        };
         let seconds = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
         if seconds <= 0.0 {
+            stats.skipped_parts += 1;
+            stats.skip_reason = Some("time limit reached before the part".to_owned());
             return keep;
         }
+        stats.solver_parts += 1;
         let Model { vars, offsets, arena, constraints, initial, steps, unit, floor_units } = m;
         let problem = vars.minimise(arena);
         let mut read = offsets.clone();
@@ -241,6 +292,9 @@ impl IlpPacker {
             IlpSolver::Cbc => run(problem.using(good_lp::coin_cbc), constraints, initial, seconds, &read),
         };
         let Outcome::Solved { proven, values } = outcome else { return keep };
+        if proven {
+            stats.proven_parts += 1;
+        }
         let n = offsets.len();
         let found: Vec<u64> =
             (0..n).map(|i| (values[i].round().max(0.0) as u64).saturating_mul(steps[i]).saturating_mul(unit)).collect();
@@ -267,21 +321,37 @@ impl Packer for IlpPacker {
     }
 
     fn params(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([
+        let mut params = BTreeMap::from([
             ("solver".to_owned(), format!("{:?}", self.solver)),
             ("warm_start".to_owned(), self.warm_start.name()),
             ("max_pairs".to_owned(), self.max_pairs.to_string()),
             ("symmetry_breaking".to_owned(), self.symmetry_breaking.to_string()),
-        ])
+        ]);
+        if let Some(run) = self.last_run() {
+            params.insert("solver_parts".to_owned(), run.solver_parts.to_string());
+            params.insert("proven_parts".to_owned(), run.proven_parts.to_string());
+            params.insert("skipped_parts".to_owned(), run.skipped_parts.to_string());
+            if let Some(reason) = run.skip_reason {
+                params.insert("skip_reason".to_owned(), reason);
+            }
+        }
+        params
     }
 
     fn pack(&self, problem: &BufferProblem, limits: &PackLimits) -> Result<Packing, PackError> {
-        let deadline = limits.deadline();
-        let warm = self.warm_start.pack(&without_capacity(problem), limits)?;
-        let (offsets, lower_bound) =
-            solve_by_parts(problem, &warm.offsets, deadline, |part, target, start, deadline| {
-                self.solve_part(part, target, start, deadline)
-            });
-        finish(&self.name(), problem, offsets, Status::Feasible, lower_bound)
+        pack_canonical(problem, |problem| {
+            let deadline = limits.deadline();
+            let warm = self.warm_start.pack(&without_capacity(problem), limits)?;
+            let mut run = IlpRun::default();
+            let (offsets, lower_bound) =
+                solve_by_parts(problem, &warm.offsets, deadline, |part, target, start, deadline| {
+                    self.solve_part(&mut run, part, target, start, deadline)
+                });
+            // Without the solver on any part that needed it, the answer is the warm start's: a heuristic.
+            let status =
+                if run.solver_parts == 0 && run.skipped_parts > 0 { Status::Heuristic } else { Status::Feasible };
+            *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(run);
+            finish(&self.name(), problem, offsets, status, lower_bound)
+        })
     }
 }

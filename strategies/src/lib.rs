@@ -7,7 +7,10 @@
 //! | `best-of` ([`BestOf`]) | every greedy combination, keeps the smallest | optimal only at LOAD |
 //! | `hill-climb` ([`HillClimb`]) | seeded local search over the first-fit order | optimal only at LOAD |
 //! | `ilp`, `ilp-highs`, `ilp-cbc` ([`IlpPacker`]) | MILP with good_lp, warm-started, never worse than its warm start | optimal when the solver proves it |
-//! | `exact` ([`ExactPacker`]) | MiniMalloc-style branch-and-bound | optimal when the search closes the gap |
+//! | `exact` ([`ExactPacker`]) | MiniMalloc-style branch-and-bound, a decision search at a capacity | optimal when the search closes the gap |
+//!
+//! Every packer of the registry runs on the canonical form of its problem ([`canonical`]: times as ranks,
+//! bytes in units of their gcd), made once at its door; `exact` and `ilp` canonicalise their input themselves.
 //!
 //! ```
 //! use arenaplan_planner::{pack_checked, Buffer, BufferId, BufferOrigin, BufferProblem, PackLimits, Status};
@@ -26,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod best_of;
+pub mod canonical;
 mod common;
 pub mod decompose;
 pub mod exact;
@@ -38,11 +42,12 @@ mod registry;
 pub mod rng;
 
 pub use best_of::BestOf;
+pub use canonical::Canonical;
 pub use exact::ExactPacker;
 pub use greedy::{GreedyPacker, Order, Placement};
 pub use hill_climb::HillClimb;
 #[cfg(any(feature = "microlp", feature = "highs", feature = "coin_cbc"))]
-pub use ilp::{IlpPacker, IlpSolver};
+pub use ilp::{IlpPacker, IlpRun, IlpSolver};
 pub use registry::{packer_by_name, packer_names, packers, registry, strategy_by_name};
 
 pub use arenaplan_planner::{Packer, Strategy};

@@ -4,20 +4,22 @@
 use arenaplan_planner::{Packer, PackerStrategy, Strategy};
 
 use crate::greedy::{GreedyPacker, Order, Placement};
-use crate::{BestOf, ExactPacker, HillClimb};
+use crate::{BestOf, Canonical, ExactPacker, HillClimb};
 
 /// Every packer, with default settings, in a stable order (the TFLM baseline first): `greedy-by-size`,
 /// `greedy-by-size-best-fit`, `greedy-by-breadth`, `greedy-by-start`, `greedy-by-conflicts`, `best-of`,
-/// `hill-climb`, then the ILPs compiled in (`ilp`, `ilp-highs`, `ilp-cbc`) and `exact`.
+/// `hill-climb`, then the ILPs compiled in (`ilp`, `ilp-highs`, `ilp-cbc`) and `exact`. Each runs on the canonical
+/// form of its problem ([`crate::canonical`]): the greedy family, `best-of` and `hill-climb` through [`Canonical`],
+/// `ilp` and `exact` by themselves.
 pub fn packers() -> Vec<Box<dyn Packer>> {
     let mut list: Vec<Box<dyn Packer>> = vec![
-        Box::new(GreedyPacker::tflm()),
-        Box::new(GreedyPacker::new(Order::SizeDesc, Placement::BestFit)),
-        Box::new(GreedyPacker::new(Order::Breadth, Placement::FirstFit)),
-        Box::new(GreedyPacker::new(Order::StartTime, Placement::FirstFit)),
-        Box::new(GreedyPacker::new(Order::Conflicts, Placement::FirstFit)),
-        Box::new(BestOf::default()),
-        Box::new(HillClimb::default()),
+        Box::new(Canonical(GreedyPacker::tflm())),
+        Box::new(Canonical(GreedyPacker::new(Order::SizeDesc, Placement::BestFit))),
+        Box::new(Canonical(GreedyPacker::new(Order::Breadth, Placement::FirstFit))),
+        Box::new(Canonical(GreedyPacker::new(Order::StartTime, Placement::FirstFit))),
+        Box::new(Canonical(GreedyPacker::new(Order::Conflicts, Placement::FirstFit))),
+        Box::new(Canonical(BestOf::default())),
+        Box::new(Canonical(HillClimb::default())),
     ];
     #[cfg(any(feature = "microlp", feature = "highs", feature = "coin_cbc"))]
     for solver in crate::IlpSolver::available() {

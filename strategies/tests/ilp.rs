@@ -68,10 +68,37 @@ fn symmetry_breaking_keeps_the_optimum() {
 }
 
 #[test]
-fn a_part_over_the_pair_limit_keeps_the_warm_start() {
+fn a_part_over_the_pair_limit_keeps_the_warm_start_says_so_and_returns_at_once() {
     let pp = perfect_packing(12, 5);
     let start = GreedyPacker::new(Order::StartTime, Placement::FirstFit);
     let ilp = ilp_from_weak_start(IlpSolver::available()[0]).with_max_pairs(0);
-    let packing = ilp.pack(&pp.problem, &limits(5)).unwrap();
+    assert!(ilp.last_run().is_none());
+    // A long limit: skipping the solver must not spend it.
+    let began = std::time::Instant::now();
+    let packing = ilp.pack(&pp.problem, &limits(600)).unwrap();
+    assert!(began.elapsed() < Duration::from_secs(60), "the skipped solver spent the time limit");
     assert_eq!(packing.offsets, start.offsets(&pp.problem));
+    assert_eq!(packing.status, Status::Heuristic, "no solver ran: no claim beyond a heuristic's");
+    let run = ilp.last_run().unwrap();
+    assert_eq!((run.solver_parts, run.proven_parts), (0, 0));
+    assert!(run.skipped_parts >= 1);
+    let params = ilp.params();
+    assert!(params["skip_reason"].contains("max_pairs 0"), "{params:?}");
+    assert_eq!(params["solver_parts"], "0");
+}
+
+#[test]
+fn the_ilp_counts_the_parts_it_solved() {
+    // A perfect packing the weak warm start does not solve, so some part needs the solver.
+    let start = GreedyPacker::new(Order::StartTime, Placement::FirstFit);
+    let pp = (0..50)
+        .map(|seed| perfect_packing(8, seed))
+        .find(|pp| arena_bytes_of(&pp.problem, &start.offsets(&pp.problem)) > pp.optimum_bytes)
+        .expect("some seed defeats first fit by start time");
+    let ilp = ilp_from_weak_start(IlpSolver::available()[0]);
+    let (packing, _) = pack_checked(&ilp, &pp.problem, &limits(30)).unwrap();
+    let run = ilp.last_run().unwrap();
+    assert_eq!(run.skipped_parts, 0);
+    assert!(run.solver_parts >= 1, "{run:?}");
+    assert_eq!(packing.status, Status::Optimal);
 }

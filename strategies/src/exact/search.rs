@@ -104,6 +104,44 @@ impl Instance {
     pub fn size(&self, i: usize) -> u64 {
         self.size[i]
     }
+
+    /// Alignment of a buffer.
+    pub fn align(&self, i: usize) -> u64 {
+        self.align[i]
+    }
+
+    /// Section range `[first, end)` a buffer spans.
+    pub fn sections(&self, i: usize) -> (usize, usize) {
+        self.sections_of[i]
+    }
+
+    /// Bytes alive in each section.
+    pub fn section_totals(&self) -> Vec<u64> {
+        self.section_buffers.iter().map(|s| s.iter().map(|&j| self.size[j]).sum()).collect()
+    }
+
+    /// Whether two buffers are interchangeable: same size, alignment and lifetime.
+    pub fn identical(&self, i: usize, j: usize) -> bool {
+        self.size[i] == self.size[j] && self.align[i] == self.align[j] && self.sections_of[i] == self.sections_of[j]
+    }
+
+    /// `order` with every buffer's identical twins moved right after the first of them (otherwise stable), so
+    /// twins have consecutive ranks.
+    pub fn group_twins(&self, order: &[usize]) -> Vec<usize> {
+        let key = |i: usize| (self.size[i], self.align[i], self.sections_of[i]);
+        let mut classes: std::collections::HashMap<(u64, u64, (usize, usize)), Vec<usize>> =
+            std::collections::HashMap::new();
+        for &i in order {
+            classes.entry(key(i)).or_default().push(i);
+        }
+        let mut out = Vec::with_capacity(order.len());
+        for &i in order {
+            if let Some(members) = classes.remove(&key(i)) {
+                out.extend(members);
+            }
+        }
+        out
+    }
 }
 
 const UNPLACED: u64 = u64::MAX;
@@ -121,6 +159,149 @@ pub enum PointRule {
     Earliest,
     /// The tight section at the lowest offset with the fewest buffers able to cover its point.
     Fewest,
+}
+
+/// The pruning rules of the search, each on/off so it can be ablated. Turning any rule off keeps the search
+/// complete and sound (it only visits more nodes); the test `strategies/tests/exact.rs` checks every combination
+/// against brute force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rules {
+    /// Spatial inference: when a placement pushes the lowest offset of a buffer alive with it so high that the
+    /// buffer can no longer end within the capacity, the node fails at once (instead of when that buffer's turn
+    /// comes).
+    pub inference: bool,
+    /// Section bounds: in every section (a time interval with a constant live set), the floor (top of its placed
+    /// buffers, raised to the lowest offset any of its unplaced buffers can take, and to the current canonical
+    /// offset) plus its unplaced bytes must stay within the capacity.
+    pub section_bounds: bool,
+    /// Dominance: a buffer whose lowest offset is at or above the lowest top any unplaced buffer can reach is not
+    /// tried (that buffer would fit entirely below it; the packing is reached by another branch).
+    pub dominance: bool,
+    /// Dynamic decomposition: when no unplaced buffer crosses a section boundary any more, the pieces on either
+    /// side are solved independently.
+    pub decomposition: bool,
+    /// Symmetry breaking: identical buffers (same size, alignment and lifetime) are placed in a fixed order.
+    pub symmetry: bool,
+    /// Point rules: a section with no slack left must have its lowest free point covered next (the configured
+    /// [`PointRule`]s apply; off forces [`PointRule::Off`]).
+    pub points: bool,
+    /// Wells: in every section with no slack left, the lowest free point must still be coverable by some
+    /// unplaced buffer alive there whose whole lifetime lies within the *well* around it (the sections on
+    /// either side whose floor is not above that point); otherwise the node fails, however high that section.
+    pub wells: bool,
+    /// The time sweep for parts with zero slack at the capacity ([`super::sweep`]).
+    pub sweep: bool,
+    /// In the time sweep, every hole must be the sum of some subset of the buffers left to place there.
+    pub hole_sums: bool,
+    /// Restarts: node limits that double, each round running the static orders and as many seeded random
+    /// orders. Off, each decision runs its first configuration once, to the end.
+    pub restarts: bool,
+}
+
+impl Rules {
+    /// Every rule on (the default).
+    pub const ALL: Rules = Rules {
+        inference: true,
+        section_bounds: true,
+        dominance: true,
+        decomposition: true,
+        symmetry: true,
+        points: true,
+        wells: true,
+        sweep: true,
+        hole_sums: true,
+        restarts: true,
+    };
+
+    /// Every rule off: plain depth-first search over canonical packings.
+    pub const NONE: Rules = Rules {
+        inference: false,
+        section_bounds: false,
+        dominance: false,
+        decomposition: false,
+        symmetry: false,
+        points: false,
+        wells: false,
+        sweep: false,
+        hole_sums: false,
+        restarts: false,
+    };
+
+    /// The names of the rules, in the order of [`Rules::get`] and [`Rules::set`].
+    pub const NAMES: [&'static str; 10] = [
+        "inference",
+        "section_bounds",
+        "dominance",
+        "decomposition",
+        "symmetry",
+        "points",
+        "wells",
+        "sweep",
+        "hole_sums",
+        "restarts",
+    ];
+
+    /// The rule named `NAMES[k]`.
+    pub fn get(&self, k: usize) -> bool {
+        [
+            self.inference,
+            self.section_bounds,
+            self.dominance,
+            self.decomposition,
+            self.symmetry,
+            self.points,
+            self.wells,
+            self.sweep,
+            self.hole_sums,
+            self.restarts,
+        ][k]
+    }
+
+    /// The same rules with `NAMES[k]` set to `on`.
+    pub fn set(mut self, k: usize, on: bool) -> Self {
+        let field = match k {
+            0 => &mut self.inference,
+            1 => &mut self.section_bounds,
+            2 => &mut self.dominance,
+            3 => &mut self.decomposition,
+            4 => &mut self.symmetry,
+            5 => &mut self.points,
+            6 => &mut self.wells,
+            7 => &mut self.sweep,
+            8 => &mut self.hole_sums,
+            _ => &mut self.restarts,
+        };
+        *field = on;
+        self
+    }
+
+    /// The same rules with the one named `name` set to `on` (`None` for an unknown name).
+    pub fn with(self, name: &str, on: bool) -> Option<Self> {
+        Rules::NAMES.iter().position(|&n| n == name).map(|k| self.set(k, on))
+    }
+
+    /// All `2^10` combinations of the rules.
+    pub fn every_combination() -> Vec<Rules> {
+        (0..1u32 << Rules::NAMES.len())
+            .map(|bits| (0..Rules::NAMES.len()).fold(Rules::NONE, |r, k| r.set(k, bits >> k & 1 == 1)))
+            .collect()
+    }
+
+    /// The rules as text: the names of those on, comma-separated (`none` when every rule is off).
+    pub fn describe(&self) -> String {
+        let on: Vec<&str> = (0..Rules::NAMES.len()).filter(|&k| self.get(k)).map(|k| Rules::NAMES[k]).collect();
+        if on.is_empty() {
+            "none".to_owned()
+        } else {
+            on.join(",")
+        }
+    }
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules::ALL
+    }
 }
 
 /// The result of one subtree.
@@ -152,17 +333,24 @@ pub struct Search<'a> {
     nodes: u64,
     node_limit: u64,
     deadline: Instant,
-    /// Split the search whenever no unplaced buffer crosses a section boundary any more.
-    dynamic_decomposition: bool,
+    /// The pruning rules.
+    rules: Rules,
+    /// The buffer ranked just before each rank, when it is identical (same size, alignment and lifetime).
+    twin_before: Vec<bool>,
     /// Which tight point decides the children.
     points: PointRule,
     stopped: Option<Outcome>,
+    /// Scratch space of the wells rule: first and last section of each section's well, and a stack.
+    well_left: Vec<usize>,
+    well_right: Vec<usize>,
+    well_stack: Vec<usize>,
 }
 
 impl<'a> Search<'a> {
     /// A search of `inst` within `capacity`, children tried in `order` on equal offsets.
     pub fn new(inst: &'a Instance, capacity: u64, order: &[usize], node_limit: u64, deadline: Instant) -> Self {
         let n = inst.len();
+        let order = inst.group_twins(order);
         let mut rank = vec![0; n];
         for (r, &i) in order.iter().enumerate() {
             rank[i] = r;
@@ -178,7 +366,8 @@ impl<'a> Search<'a> {
             inst,
             capacity,
             rank,
-            by_rank: order.to_vec(),
+            twin_before: (0..n).map(|r| r > 0 && inst.identical(order[r - 1], order[r])).collect(),
+            by_rank: order,
             offset: vec![UNPLACED; n],
             solution: vec![0; n],
             min_offset: vec![0; n],
@@ -190,15 +379,22 @@ impl<'a> Search<'a> {
             nodes: 0,
             node_limit,
             deadline,
-            dynamic_decomposition: true,
+            rules: Rules::ALL,
             points: PointRule::Off,
             stopped: None,
+            well_left: vec![0; inst.section_count()],
+            well_right: vec![0; inst.section_count()],
+            well_stack: Vec::with_capacity(inst.section_count()),
         }
     }
 
-    /// The same search with dynamic decomposition on or off (on by default).
-    pub fn with_dynamic_decomposition(mut self, on: bool) -> Self {
-        self.dynamic_decomposition = on;
+    /// The same search with other pruning rules (every rule on by default; `sweep`, `hole_sums` and `restarts`
+    /// are the caller's business). With `points` off, [`Search::with_points`] has no effect.
+    pub fn with_rules(mut self, rules: Rules) -> Self {
+        self.rules = rules;
+        if !rules.points {
+            self.points = PointRule::Off;
+        }
         self
     }
 
@@ -212,13 +408,15 @@ impl<'a> Search<'a> {
     /// start section first) or the one with the fewest candidates ([`PointRule::Fewest`]). On zero-slack
     /// instances this turns the search into a tiling search that fails as soon as some point cannot be covered.
     pub fn with_points(mut self, rule: PointRule) -> Self {
+        let rule = if self.rules.points { rule } else { PointRule::Off };
         if rule == PointRule::Earliest && self.points != PointRule::Earliest {
             let sections_of = &self.inst.sections_of;
             let mut order = self.by_rank.clone();
-            order.sort_by_key(|&i| sections_of[i].0); // stable: the given order breaks ties
+            order.sort_by_key(|&i| sections_of[i].0); // stable: the given order breaks ties (twins stay adjacent)
             for (r, &i) in order.iter().enumerate() {
                 self.rank[i] = r;
             }
+            self.twin_before = (0..order.len()).map(|r| r > 0 && self.inst.identical(order[r - 1], order[r])).collect();
             self.by_rank = order;
         }
         self.points = rule;
@@ -243,6 +441,9 @@ impl<'a> Search<'a> {
 
     /// Every section of `range` within the capacity, given that nothing goes below `offset` any more.
     fn check(&self, range: (usize, usize), offset: u64) -> bool {
+        if !self.rules.section_bounds {
+            return true;
+        }
         let (lo, hi) = range;
         self.floor[lo..hi].iter().zip(&self.total[lo..hi]).all(|(&f, &t)| f.max(offset) + t <= self.capacity)
     }
@@ -270,6 +471,9 @@ impl<'a> Search<'a> {
             let i = self.by_rank[r];
             x = x.min(self.min_offset[i]);
             min_height = min_height.min(self.min_offset[i] + self.inst.size[i]);
+        }
+        if self.rules.wells && !self.wells_coverable(range) {
+            return Step::NotFound;
         }
         let mut point: Option<(usize, usize)> = None; // (candidates, section)
         if self.points != PointRule::Off {
@@ -314,7 +518,11 @@ impl<'a> Search<'a> {
             if (offset, r) < (min_offset, min_rank) {
                 continue;
             }
-            if offset >= min_height {
+            if self.rules.symmetry && self.twin_before[r] && self.offset[self.by_rank[r - 1]] == UNPLACED {
+                // Its identical twin ranked just before is unplaced: placing the twin first gives the same packing.
+                continue;
+            }
+            if self.rules.dominance && offset >= min_height {
                 // Dominated: the buffer of least height fits entirely below this one. Children are sorted by
                 // offset, so every later child is dominated too.
                 break;
@@ -333,7 +541,7 @@ impl<'a> Search<'a> {
                 } else {
                     (min_offset, min_rank)
                 };
-                step = if self.dynamic_decomposition {
+                step = if self.rules.decomposition {
                     self.decompose(i, &remaining, range, next_offset, next_rank)
                 } else {
                     self.dfs(&remaining, range, next_offset, next_rank)
@@ -345,6 +553,45 @@ impl<'a> Search<'a> {
             }
         }
         Step::NotFound
+    }
+
+    /// The wells rule (see [`Rules::wells`]) over the sections of `range`.
+    fn wells_coverable(&mut self, range: (usize, usize)) -> bool {
+        let (lo, hi) = range;
+        let floor = &self.floor;
+        // Nearest section on each side whose floor is strictly higher (a monotonic stack, both ways).
+        self.well_stack.clear();
+        for s in lo..hi {
+            while self.well_stack.last().is_some_and(|&t| floor[t] <= floor[s]) {
+                self.well_stack.pop();
+            }
+            self.well_left[s] = self.well_stack.last().map_or(lo, |&t| t + 1);
+            self.well_stack.push(s);
+        }
+        self.well_stack.clear();
+        for s in (lo..hi).rev() {
+            while self.well_stack.last().is_some_and(|&t| floor[t] <= floor[s]) {
+                self.well_stack.pop();
+            }
+            self.well_right[s] = self.well_stack.last().map_or(hi, |&t| t);
+            self.well_stack.push(s);
+        }
+        let inst = self.inst;
+        (lo..hi).all(|s| {
+            let f = floor[s];
+            if self.total[s] == 0 || f + self.total[s] != self.capacity {
+                return true;
+            }
+            let (left, right) = (self.well_left[s], self.well_right[s]);
+            inst.section_buffers[s].iter().any(|&j| {
+                let (a, b) = inst.sections_of[j];
+                self.offset[j] == UNPLACED
+                    && a >= left
+                    && b <= right
+                    && f % inst.align[j] == 0
+                    && f + inst.size[j] <= self.capacity
+            })
+        })
     }
 
     /// After placing `i`: when no unplaced buffer crosses some boundaries of `range` any more, solve the pieces
@@ -410,7 +657,7 @@ impl<'a> Search<'a> {
             }
             offset_log.push((j, self.min_offset[j]));
             self.min_offset[j] = round_up(height, inst.align[j]);
-            if self.min_offset[j] + inst.size[j] > self.capacity {
+            if self.rules.inference && self.min_offset[j] + inst.size[j] > self.capacity {
                 feasible = false;
             }
             let (lo, hi) = inst.sections_of[j];
