@@ -1,6 +1,8 @@
 //! `report`: measures every figure the README shows, writes them to `results/*.json`, and rewrites the
 //! README's generated sections from them. Run it with `cargo run --release -p arenaplan-benches --bin report`.
 //!
+//! `REPORT_SECTIONS` (comma-separated among `models`, `execution`, `cortex-m`, `strategies`; default all) picks
+//! the sections to measure again; each section rewrites its README tables as soon as it is done.
 //! `REPORT_MACHINES` (comma-separated, default all three emulated boards; empty to skip) picks the emulated
 //! machines of the Cortex-M section, which builds one firmware per network, board and kernel set.
 
@@ -19,45 +21,61 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()>
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// The sections `REPORT_SECTIONS` (comma-separated) selects; all of them when unset.
+fn wanted(section: &str) -> bool {
+    match std::env::var("REPORT_SECTIONS") {
+        Ok(list) => list.split(',').any(|s| s.trim() == section),
+        Err(_) => true,
+    }
+}
+
+/// Replace a README section and write the README at once, so a later failure keeps what was measured.
+fn update_readme(path: &Path, section: &str, body: &str) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path).context("cannot read README.md")?;
+    let text = readme::replace_section(&text, section, body)
+        .with_context(|| format!("README.md lacks the report:{section} markers"))?;
+    std::fs::write(path, text).context("cannot write README.md")
+}
+
 fn main() -> anyhow::Result<()> {
     let root = repo_root();
     let results = root.join("results");
     std::fs::create_dir_all(&results)?;
     let readme_path = root.join("README.md");
-    let mut text = std::fs::read_to_string(&readme_path).context("cannot read README.md")?;
 
-    eprintln!("report: planning every zoo network with greedy-by-size ...");
-    let rows = models::model_rows()?;
-    write_json(&results.join("models.json"), &rows)?;
-    text = readme::replace_section(&text, "models", &models::render_markdown(&rows))
-        .context("README.md lacks the report:models markers")?;
-
-    eprintln!("report: running every zoo network with the reference and the optimized kernels ...");
-    let mut all = Vec::new();
-    let mut skipped = Vec::new();
-    for (strategy, kernels) in [
-        ("greedy-by-size", KernelVariant::Reference),
-        ("greedy-by-size", KernelVariant::Optimized),
-        ("exact", KernelVariant::Reference),
-        ("exact", KernelVariant::Optimized),
-    ] {
-        let (rows, not_run) = execution::execution_rows(strategy, kernels, 11)?;
-        all.extend(rows);
-        if skipped.is_empty() {
-            skipped = not_run;
-        }
+    if wanted("models") {
+        eprintln!("report: planning every zoo network with greedy-by-size ...");
+        let rows = models::model_rows()?;
+        write_json(&results.join("models.json"), &rows)?;
+        update_readme(&readme_path, "models", &models::render_markdown(&rows))?;
     }
-    write_json(&results.join("execution.json"), &all)?;
-    eprintln!("report: host latency beside TFLM's reference kernels ...");
-    let of = |kernels: KernelVariant| -> Vec<_> {
-        all.iter().filter(|r| r.strategy == "greedy-by-size" && r.kernels == kernels).cloned().collect()
-    };
-    let host_rows = host::host_rows(&of(KernelVariant::Reference), &of(KernelVariant::Optimized), 11);
-    write_json(&results.join("host.json"), &host_rows)?;
-    text = readme::replace_section(&text, "host", &host::render_markdown(&host_rows))
-        .context("README.md lacks the report:host markers")?;
-    text = readme::replace_section(&text, "execution", &execution::render_markdown(&all, &skipped))
-        .context("README.md lacks the report:execution markers")?;
+
+    if wanted("execution") {
+        eprintln!("report: running every zoo network with the reference and the optimized kernels ...");
+        let mut all = Vec::new();
+        let mut skipped = Vec::new();
+        for (strategy, kernels) in [
+            ("greedy-by-size", KernelVariant::Reference),
+            ("greedy-by-size", KernelVariant::Optimized),
+            ("exact", KernelVariant::Reference),
+            ("exact", KernelVariant::Optimized),
+        ] {
+            let (rows, not_run) = execution::execution_rows(strategy, kernels, 11)?;
+            all.extend(rows);
+            if skipped.is_empty() {
+                skipped = not_run;
+            }
+        }
+        write_json(&results.join("execution.json"), &all)?;
+        update_readme(&readme_path, "execution", &execution::render_markdown(&all, &skipped))?;
+        eprintln!("report: host latency beside TFLM's reference kernels ...");
+        let of = |kernels: KernelVariant| -> Vec<_> {
+            all.iter().filter(|r| r.strategy == "greedy-by-size" && r.kernels == kernels).cloned().collect()
+        };
+        let host_rows = host::host_rows(&of(KernelVariant::Reference), &of(KernelVariant::Optimized), 11);
+        write_json(&results.join("host.json"), &host_rows)?;
+        update_readme(&readme_path, "host", &host::render_markdown(&host_rows))?;
+    }
 
     let machines: Vec<String> = std::env::var("REPORT_MACHINES")
         .unwrap_or_else(|_| "mps2-an386,mps2-an500,mps3-an547".to_owned())
@@ -65,7 +83,7 @@ fn main() -> anyhow::Result<()> {
         .filter(|m| !m.is_empty())
         .map(str::to_owned)
         .collect();
-    if !machines.is_empty() {
+    if wanted("cortex-m") && !machines.is_empty() {
         let mut board_rows = Vec::new();
         let mut samples = Vec::new();
         let mut failures = Vec::new();
@@ -89,21 +107,19 @@ fn main() -> anyhow::Result<()> {
         let cost_dir = root.join("datasets").join("cost");
         std::fs::create_dir_all(&cost_dir)?;
         write_json(&cost_dir.join("cortex-m.json"), &table)?;
-        text = readme::replace_section(&text, "cortex-m", &cortex_m::render_markdown(&board_rows, &samples, &failures))
-            .context("README.md lacks the report:cortex-m markers")?;
-        text = readme::replace_section(&text, "cost-table", &cortex_m::render_cost_markdown(&table))
-            .context("README.md lacks the report:cost-table markers")?;
+        update_readme(&readme_path, "cortex-m", &cortex_m::render_markdown(&board_rows, &samples, &failures))?;
+        update_readme(&readme_path, "cost-table", &cortex_m::render_cost_markdown(&table))?;
     }
 
-    let seconds: u64 = std::env::var("REPORT_TIME_LIMIT_S").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
-    eprintln!("report: every packer on the zoo and on generated instances ({seconds} s limit each) ...");
-    let limits = PackLimits { time_limit: std::time::Duration::from_secs(seconds), seed: 0 };
-    let rows = strategies::run_strategy_report(&limits)?;
-    write_json(&results.join("strategies.json"), &rows)?;
-    text = readme::replace_section(&text, "strategies", &strategies::render_markdown(&rows))
-        .context("README.md lacks the report:strategies markers")?;
+    if wanted("strategies") {
+        let seconds: u64 = std::env::var("REPORT_TIME_LIMIT_S").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+        eprintln!("report: every packer on the zoo and on generated instances ({seconds} s limit each) ...");
+        let limits = PackLimits { time_limit: std::time::Duration::from_secs(seconds), seed: 0 };
+        let rows = strategies::run_strategy_report(&limits)?;
+        write_json(&results.join("strategies.json"), &rows)?;
+        update_readme(&readme_path, "strategies", &strategies::render_markdown(&rows))?;
+    }
 
-    std::fs::write(&readme_path, text).context("cannot write README.md")?;
     eprintln!("report: wrote results/ and README.md");
     Ok(())
 }
