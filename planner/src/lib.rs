@@ -4,6 +4,7 @@
 //! The data flow is one way: bytes -> [`Graph`] -> [`BufferProblem`] -> [`Plan`] -> program -> arena.
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod export;
 pub mod graph;
 pub mod limits;
@@ -17,6 +18,7 @@ pub mod strategy;
 pub mod tflite;
 pub mod validate;
 
+pub use check::{check_plan, CheckError, CheckedPlan};
 pub use graph::{Graph, GraphError, OpId, TensorId};
 pub use lowering::{lower, Lowering, LoweringError};
 pub use plan::{KernelVariant, Plan, PlanMeta, Status, PLAN_SCHEMA_VERSION};

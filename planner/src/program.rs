@@ -8,11 +8,10 @@ use arenaplan_kernels::program::{
 };
 
 use crate::graph::{Graph, OpId, TensorId};
-use crate::lowering::lower;
 use crate::plan::{KernelVariant, Plan};
 use crate::problem::BufferOrigin;
 use crate::tflite::{Activation, OpKind, Padding, Tensor};
-use crate::validate::{validate, ValidationError};
+use crate::validate::ValidationError;
 
 /// Why a plan could not be compiled.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -592,15 +591,19 @@ impl<'a> Compiler<'_, 'a> {
 /// Compile a plan of `graph` to a program. The plan is checked first against an independent lowering of the
 /// model with the plan's schedule and request, so an invalid plan is never executed.
 pub fn compile(graph: &Graph<'_>, plan: &Plan) -> Result<CompiledProgram, CompileError> {
-    let schedule: Vec<OpId> = plan.schedule.iter().map(|&i| OpId(i)).collect();
-    let lowering = lower(graph, &schedule, &plan.meta.request).map_err(|e| CompileError::Lowering(e.to_string()))?;
-    if lowering.kernels != plan.kernels {
-        return Err(CompileError::Lowering(
-            "the plan's kernel variants differ from those its request gives this model".to_owned(),
-        ));
-    }
-    let problem = lowering.problem;
-    validate(&problem, plan)?;
+    let checked = crate::check::check_plan(graph, plan)?;
+    compile_checked(graph, plan, &checked)
+}
+
+/// [`compile`] for a plan already checked by [`check_plan`](crate::check::check_plan), whose re-lowering is
+/// `checked` (so an export that checked the plan does not lower and validate it twice).
+pub fn compile_checked(
+    graph: &Graph<'_>,
+    plan: &Plan,
+    checked: &crate::check::CheckedPlan,
+) -> Result<CompiledProgram, CompileError> {
+    let schedule = checked.schedule();
+    let problem = checked.problem();
     let mut offsets = vec![None; graph.tensor_count()];
     let mut scratch = vec![None; graph.op_count()];
     for (buffer, &offset) in problem.buffers.iter().zip(&plan.offsets) {
@@ -614,13 +617,6 @@ pub fn compile(graph: &Graph<'_>, plan: &Plan) -> Result<CompiledProgram, Compil
             }
             BufferOrigin::Instance => {}
         }
-    }
-    if plan.kernels.len() != plan.schedule.len() {
-        return Err(CompileError::Lowering(format!(
-            "the plan lists {} kernel variants for {} scheduled operators",
-            plan.kernels.len(),
-            plan.schedule.len()
-        )));
     }
     let mut compiler = Compiler { graph, offsets, precomputed: Vec::new() };
     let mut steps = Vec::with_capacity(schedule.len());

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use arenaplan_datasets as datasets;
+use arenaplan_planner::check::KnownStrategies;
 use arenaplan_planner::export::{c_header, csv, json, tflm, ExportError};
 use arenaplan_planner::minimalloc_csv::read_csv;
 use arenaplan_planner::plan::arena_bytes_of;
@@ -67,7 +68,7 @@ fn json_documents_round_trip_and_check() {
         let document = json::from_json(&text).unwrap();
         assert_eq!(document.model.sha256, json::sha256_hex(&bytes), "{name}");
         assert_eq!(document.to_plan().unwrap(), plan, "{name}: the plan read back differs");
-        assert_eq!(json::check_document(&graph, &document).unwrap(), plan, "{name}");
+        assert_eq!(json::check_document(&graph, &document, &KnownStrategies::default()).unwrap().0, plan, "{name}");
         // Deterministic: the same plan gives the same bytes.
         assert_eq!(json::to_json(&graph, &plan, &name).unwrap(), text);
     }
@@ -80,7 +81,7 @@ fn a_document_for_another_model_is_refused() {
     let graph = Graph::from_bytes(&bytes).unwrap();
     let mut document = json::PlanDocument::new(&no_reuse_plan(&graph), json::model_info(&graph, &names[0]));
     document.model.sha256 = "0".repeat(64);
-    let err = json::check_document(&graph, &document).unwrap_err();
+    let err = json::check_document(&graph, &document, &KnownStrategies::default()).unwrap_err();
     assert!(err.to_string().contains("SHA-256"), "{err}");
 }
 
@@ -155,7 +156,7 @@ fn an_overlapping_plan_is_refused_by_every_exporter() {
         // A document of the bad plan, written by hand, is refused when read back against the model.
         let document = json::PlanDocument::new(&bad, json::model_info(&graph, &name));
         assert!(matches!(
-            json::check_document(&graph, &document),
+            json::check_document(&graph, &document, &KnownStrategies::default()).map(|(plan, _)| plan),
             Err(ExportError::Invalid(ValidationError::Overlap { .. }))
         ));
     }

@@ -5,8 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use arenaplan_planner::check::{status_name, ClaimVerifier, VerifiedClaims};
 use arenaplan_planner::export::{c_header, csv, json, rust, tflm};
-use arenaplan_planner::{Graph, KernelVariant, Plan, PlanRequest};
+use arenaplan_planner::{pack_checked, BufferProblem, Graph, KernelVariant, PackError, PackLimits, Plan, PlanRequest};
+use arenaplan_strategies as strategies;
 use clap::{Args, ValueEnum};
 
 use super::plan::{plan_checked, selected_strategies};
@@ -140,6 +142,51 @@ pub fn plan_named(name: &str, graph: &Graph<'_>, request: &PlanRequest) -> anyho
     best.context("no strategy selected")
 }
 
+/// The CLI's [`ClaimVerifier`]: strategy names from the registry, and proofs by the `exact` search (asked
+/// whether the problem fits in the capacity, within the plan's request time limit).
+pub struct RegistryVerifier;
+
+impl ClaimVerifier for RegistryVerifier {
+    fn is_registered(&self, strategy: &str) -> bool {
+        strategies::strategy_by_name(strategy).is_some()
+    }
+
+    fn proves_no_fit(&self, problem: &BufferProblem, capacity: u64, request: &PlanRequest) -> bool {
+        let Some(exact) = strategies::packer_by_name("exact") else { return false };
+        let problem = problem.clone().with_capacity(capacity);
+        matches!(
+            pack_checked(exact.as_ref(), &problem, &PackLimits::from_request(request)),
+            Err(PackError::Infeasible { .. })
+        )
+    }
+}
+
+/// Read a JSON plan and check it against its model, every claim recomputed ([`json::check_document`]).
+fn checked_document(graph: &Graph<'_>, path: &Path, model: &Path) -> anyhow::Result<(Plan, VerifiedClaims)> {
+    json::check_document(graph, &read_document(path)?, &RegistryVerifier)
+        .with_context(|| format!("the plan {} does not hold for {}", path.display(), model.display()))
+}
+
+/// The kernel variants of a plan, counted: e.g. `12 reference, 19 optimized`.
+fn kernel_summary(kernels: &[KernelVariant]) -> String {
+    let count = |v: KernelVariant| kernels.iter().filter(|&&k| k == v).count();
+    [KernelVariant::Reference, KernelVariant::Optimized]
+        .into_iter()
+        .filter(|&v| count(v) > 0)
+        .map(|v| format!("{} {}", count(v), v.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How a strategy name is printed: as is, or marked when the registry does not know it.
+fn strategy_label(claims: &VerifiedClaims) -> String {
+    if claims.strategy_registered {
+        format!("`{}`", claims.strategy)
+    } else {
+        format!("`{}` (unknown: not a registered strategy)", claims.strategy)
+    }
+}
+
 fn read_document(path: &Path) -> anyhow::Result<json::PlanDocument> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     json::from_json(&text).with_context(|| format!("cannot read the plan {}", path.display()))
@@ -150,8 +197,13 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     let bytes = source.read()?;
     let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
     let plan = match &args.from_json {
-        Some(path) => json::check_document(&graph, &read_document(path)?)
-            .with_context(|| format!("the plan {} does not hold for {}", path.display(), source.path.display()))?,
+        Some(path) => {
+            let (plan, claims) = checked_document(&graph, path, &source.path)?;
+            if !claims.strategy_registered {
+                errln!("note: the plan's strategy {}", strategy_label(&claims));
+            }
+            plan
+        }
         None => {
             let mut request = request_with(&source, args.time_limit_ms, args.seed)?;
             request.kernels = args.kernels.unwrap_or(request.kernels);
@@ -199,17 +251,19 @@ pub fn run_check(args: CheckPlanArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(Some(&args.model))?;
     let bytes = source.read()?;
     let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
-    let document = read_document(&args.plan)?;
-    let plan = json::check_document(&graph, &document)
-        .with_context(|| format!("the plan {} does not hold for {}", args.plan.display(), source.path.display()))?;
+    let (plan, claims) = checked_document(&graph, &args.plan, &source.path)?;
+    let capacity = claims.capacity_bytes.map_or_else(|| "no capacity".to_owned(), |c| format!("capacity {c} B"));
+    let bound = if claims.reproven { "re-proven by the exact search" } else { "the peak of live bytes" };
     outln!(
-        "valid: `{}` plan of {} ({} buffers), arena {} B, lower bound {} B, {:?}",
-        plan.meta.strategy,
+        "valid: {} plan of {} ({} buffers, {} steps; kernels: {}), arena {} B, lower bound {} B ({bound}), {}, {capacity}",
+        strategy_label(&claims),
         source.name,
         plan.problem.buffers.len(),
-        plan.arena_bytes,
-        plan.meta.lower_bound_bytes,
-        plan.meta.status
+        plan.schedule.len(),
+        kernel_summary(&plan.kernels),
+        claims.arena_bytes,
+        claims.lower_bound_bytes,
+        status_name(claims.status),
     );
     Ok(())
 }

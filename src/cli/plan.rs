@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use arenaplan_datasets as datasets;
-use arenaplan_planner::{lower, validate, Graph, Plan, PlanRequest, Strategy};
+use arenaplan_planner::{Graph, Plan, PlanRequest, Strategy};
 use arenaplan_strategies as strategies;
 use clap::Args;
 use serde_json::json;
@@ -54,13 +54,13 @@ pub fn selected_strategies(names: &[String]) -> anyhow::Result<Vec<Box<dyn Strat
         .collect()
 }
 
-/// Plan a graph with a strategy, then check the plan against an independent lowering and its arena against
+/// Plan a graph with a strategy, then check the plan ([`check_plan`](arenaplan_planner::check_plan): an independent
+/// lowering, the kernel variants, the validator) and its arena against
 /// [`MAX_ARENA_BYTES`](arenaplan_planner::limits::MAX_ARENA_BYTES).
 pub fn plan_checked(strategy: &dyn Strategy, graph: &Graph<'_>, request: &PlanRequest) -> anyhow::Result<Plan> {
     let plan = strategy.plan(graph, request).with_context(|| format!("strategy `{}` failed", strategy.name()))?;
-    let schedule: Vec<_> = plan.schedule.iter().map(|&i| arenaplan_planner::OpId(i)).collect();
-    let problem = lower(graph, &schedule, request)?.problem;
-    validate(&problem, &plan).with_context(|| format!("strategy `{}` produced an invalid plan", strategy.name()))?;
+    arenaplan_planner::check_plan(graph, &plan)
+        .with_context(|| format!("strategy `{}` produced an invalid plan", strategy.name()))?;
     arenaplan_planner::limits::check(
         || format!("the arena of the `{}` plan, in bytes", strategy.name()),
         plan.arena_bytes,

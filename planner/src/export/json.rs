@@ -16,6 +16,7 @@ use crate::problem::{Buffer, BufferId, BufferOrigin, BufferProblem};
 use crate::request::PlanRequest;
 
 use super::{checked_problem, ExportError};
+use crate::check::{check_claims, check_plan, CheckError, ClaimVerifier, VerifiedClaims};
 
 /// The value of [`PlanDocument::format`].
 pub const DOCUMENT_FORMAT: &str = "arenaplan-plan";
@@ -226,9 +227,15 @@ pub fn from_json(text: &str) -> Result<PlanDocument, ExportError> {
     serde_json::from_value(value).map_err(|e| ExportError::Document(e.to_string()))
 }
 
-/// Check a document against its model: the model's SHA-256 must match, and the plan must pass the validator
-/// against the buffers re-derived from the model. Returns the plan.
-pub fn check_document(graph: &Graph<'_>, document: &PlanDocument) -> Result<Plan, ExportError> {
+/// Check a document against its model: the model's SHA-256, size and counts must match, the plan must pass
+/// [`check_plan`](crate::check::check_plan) (re-lowering, kernel variants, capacity, validator), and every claim
+/// the document makes about the plan (status, lower bound, strategy, estimated cycles) is recomputed by
+/// [`check_claims`] and must agree. Returns the plan and the recomputed claims.
+pub fn check_document(
+    graph: &Graph<'_>,
+    document: &PlanDocument,
+    verifier: &dyn ClaimVerifier,
+) -> Result<(Plan, VerifiedClaims), ExportError> {
     let sha = sha256_hex(graph.model().bytes);
     if sha != document.model.sha256 {
         return Err(ExportError::WrongModel {
@@ -237,9 +244,24 @@ pub fn check_document(graph: &Graph<'_>, document: &PlanDocument) -> Result<Plan
             found: sha,
         });
     }
+    let info = model_info(graph, &document.model.name);
+    for (claim, claimed, found) in [
+        ("model.file_bytes", document.model.file_bytes, info.file_bytes),
+        ("model.operators", document.model.operators as u64, info.operators as u64),
+        ("model.tensors", document.model.tensors as u64, info.tensors as u64),
+    ] {
+        if claimed != found {
+            return Err(ExportError::Check(CheckError::Claim {
+                claim,
+                claimed: claimed.to_string(),
+                found: format!("the model has {found}"),
+            }));
+        }
+    }
     let plan = document.to_plan()?;
-    checked_problem(graph, &plan)?;
-    Ok(plan)
+    let checked = check_plan(graph, &plan)?;
+    let claims = check_claims(&checked, &plan, verifier)?;
+    Ok((plan, claims))
 }
 
 #[cfg(test)]

@@ -9,9 +9,10 @@
 //! | CSV | [`csv::to_csv`] | the MiniMalloc solution (`id,lower,upper,size,offset`) |
 //! | SVG | [`svg::layout_svg`] | a picture of the layout: steps across, addresses up |
 //!
-//! Every export that takes a graph first re-lowers the graph with the plan's schedule and request and runs the
-//! independent validator on the plan ([`checked_problem`]): a plan that overlaps, that lies about its arena or
-//! that does not match its model is refused with [`ExportError::Invalid`], and nothing is produced.
+//! Every export that takes a graph first checks the plan with [`check_plan`] (through [`checked_problem`]): the
+//! graph is re-lowered with the plan's schedule and request and the independent validator runs on the plan; a
+//! plan that overlaps, that lies about its arena or kernels or that does not match its model is refused
+//! ([`ExportError::Invalid`], [`ExportError::Lowering`] or [`ExportError::Check`]), and nothing is produced.
 
 pub mod c_header;
 pub mod csv;
@@ -20,11 +21,12 @@ pub mod rust;
 pub mod svg;
 pub mod tflm;
 
-use crate::graph::{Graph, OpId};
-use crate::lowering::{lower, LoweringError};
+use crate::check::{check_plan, CheckError};
+use crate::graph::Graph;
+use crate::lowering::LoweringError;
 use crate::plan::Plan;
 use crate::problem::BufferProblem;
-use crate::validate::{validate, ValidationError};
+use crate::validate::ValidationError;
 
 /// Why a plan could not be exported.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,9 @@ pub enum ExportError {
     /// error's [`source`](std::error::Error::source).)
     #[error("the independent validator refused the plan")]
     Invalid(#[from] ValidationError),
+    /// The plan's kernel variants, capacity or claims about itself differ from what the check recomputes.
+    #[error(transparent)]
+    Check(CheckError),
     /// The model file cannot carry an offline plan (see the message).
     #[error("cannot write a TFLM offline plan into this model: {0}")]
     Tflm(String),
@@ -63,11 +68,18 @@ pub enum ExportError {
     Document(String),
 }
 
-/// Re-lower `graph` with the plan's own schedule and request, and validate the plan against that independent
-/// lowering. Returns the problem the plan solves. Every export that sees a graph calls this first.
+impl From<CheckError> for ExportError {
+    fn from(e: CheckError) -> Self {
+        match e {
+            CheckError::Lowering(e) => ExportError::Lowering(e),
+            CheckError::Invalid(e) => ExportError::Invalid(e),
+            other => ExportError::Check(other),
+        }
+    }
+}
+
+/// Check the plan against `graph` with [`check_plan`] and return the problem it solves. Every export that sees
+/// a graph calls this first.
 pub fn checked_problem(graph: &Graph<'_>, plan: &Plan) -> Result<BufferProblem, ExportError> {
-    let schedule: Vec<OpId> = plan.schedule.iter().map(|&op| OpId(op)).collect();
-    let problem = lower(graph, &schedule, &plan.meta.request)?.problem;
-    validate(&problem, plan)?;
-    Ok(problem)
+    Ok(check_plan(graph, plan)?.lowering.problem)
 }

@@ -7,16 +7,17 @@
 use std::fmt::Write as _;
 
 use super::json::sha256_hex;
-use super::{checked_problem, ExportError};
+use super::ExportError;
+use crate::check::check_plan;
 use crate::graph::Graph;
 use crate::plan::Plan;
-use crate::program::compile;
+use crate::program::compile_checked;
 
 /// The Rust module of a plan, after the independent validator accepted it.
 pub fn to_rust(graph: &Graph<'_>, plan: &Plan, model_name: &str) -> Result<String, ExportError> {
-    checked_problem(graph, plan)?;
-    let compiled =
-        compile(graph, plan).map_err(|e| ExportError::Unsupported { format: "rust", reason: e.to_string() })?;
+    let checked = check_plan(graph, plan)?;
+    let compiled = compile_checked(graph, plan, &checked)
+        .map_err(|e| ExportError::Unsupported { format: "rust", reason: e.to_string() })?;
     let mut m = String::new();
     let w = &mut m;
     let meta = &plan.meta;
