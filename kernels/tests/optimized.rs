@@ -102,7 +102,7 @@ fn filters() -> impl Strategy<Value = (u32, u32)> {
 }
 
 fn channels() -> impl Strategy<Value = u32> {
-    prop_oneof![1..=9u32, Just(4), Just(8), Just(12), Just(16)]
+    prop_oneof![1..=9u32, Just(4), Just(8), Just(12), Just(16), Just(32)]
 }
 
 fn conv_case(depthwise: bool) -> impl Strategy<Value = ConvCase> {

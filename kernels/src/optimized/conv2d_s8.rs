@@ -271,7 +271,25 @@ fn conv_wide(
         let n1 = if n + 1 < pixels { n + 1 } else { n };
         fill_column_wide(g, input_offset, input, n, col0);
         fill_column_wide(g, input_offset, input, n1, col1);
-        for oc in 0..out_c {
+        let mut oc = 0;
+        // Two channels at a time when the columns are whole blocks (typically 1x1 convolutions); a partial block
+        // is cheaper one channel at a time.
+        while k % 32 == 0 && oc + 2 <= out_c {
+            let [a00, a10, a01, a11] =
+                dot_2x2_wide(col0, col1, &filter[oc * k..(oc + 1) * k], &filter[(oc + 1) * k..(oc + 2) * k]);
+            for (j, (a0, a1)) in [(a00, a10), (a01, a11)].into_iter().enumerate() {
+                let (bias, rq) = (c.bias(oc + j), c.requant(oc + j));
+                if c.fused {
+                    output[n * out_c + oc + j] = c.out_as::<true>(a0.wrapping_add(bias), &rq);
+                    output[n1 * out_c + oc + j] = c.out_as::<true>(a1.wrapping_add(bias), &rq);
+                } else {
+                    output[n * out_c + oc + j] = c.out_as::<false>(a0.wrapping_add(bias), &rq);
+                    output[n1 * out_c + oc + j] = c.out_as::<false>(a1.wrapping_add(bias), &rq);
+                }
+            }
+            oc += 2;
+        }
+        for oc in oc..out_c {
             let w = &filter[oc * k..(oc + 1) * k];
             let (a0, a1) = (dot_wide(col0, w), dot_wide(col1, w));
             let (bias, rq) = (c.bias(oc), c.requant(oc));
@@ -307,6 +325,40 @@ fn fill_column_wide(g: &Geometry, input_offset: i32, input: &[u8], n: usize, col
             t += g.in_c;
         }
     }
+}
+
+/// The four dot products of two `i16` columns with two int8 filter rows, `[x0 . w0, x1 . w0, x0 . w1, x1 . w1]`,
+/// in blocks of 32 (each column block loaded once for both rows).
+#[inline(always)]
+fn dot_2x2_wide(x0: &[i16], x1: &[i16], w0: &[u8], w1: &[u8]) -> [i32; 4] {
+    const BLOCK: usize = 32;
+    let n = x0.len();
+    let (xs, ws) = ([x0, &x1[..n]], [&w0[..n], &w1[..n]]);
+    let full = n / BLOCK * BLOCK;
+    let mut sums = [0i32; 4];
+    let mut q = 0;
+    while q < full {
+        for (j, s) in sums.iter_mut().enumerate() {
+            let (Ok(xc), Ok(wc)) = (
+                <&[i16; BLOCK]>::try_from(&xs[j % 2][q..q + BLOCK]),
+                <&[u8; BLOCK]>::try_from(&ws[j / 2][q..q + BLOCK]),
+            ) else {
+                continue;
+            };
+            let mut part = 0i32;
+            for i in 0..BLOCK {
+                part = part.wrapping_add(xc[i] as i32 * (wc[i] as i8 as i32));
+            }
+            *s = s.wrapping_add(part);
+        }
+        q += BLOCK;
+    }
+    for (j, s) in sums.iter_mut().enumerate() {
+        for i in full..n {
+            *s = s.wrapping_add(xs[j % 2][i] as i32 * (ws[j / 2][i] as i8 as i32));
+        }
+    }
+    sums
 }
 
 /// `sum x[i] * w[i]` (wrapping) over `i16` values and int8 weights. Blocks of 32 with a fixed trip count are what
