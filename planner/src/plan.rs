@@ -105,6 +105,23 @@ pub fn arena_bytes_of(problem: &BufferProblem, offsets: &[u64]) -> u64 {
 }
 
 impl Plan {
+    /// Assemble a plan from a lowering (schedule, kernel variants, problem) and a packing of its problem that
+    /// passed the packer contract ([`Packing::from_offsets`](crate::Packing::from_offsets)). `meta.status` and
+    /// `meta.lower_bound_bytes` are taken from the packing; the arena is computed from the offsets. The public
+    /// way for a strategy outside this crate to make a plan; every consumer still re-checks it (validator).
+    pub fn assemble(lowering: crate::lowering::Lowering, packing: crate::strategy::Packing, meta: PlanMeta) -> Plan {
+        let arena_bytes = arena_bytes_of(&lowering.problem, &packing.offsets);
+        Plan {
+            schema_version: PLAN_SCHEMA_VERSION,
+            schedule: lowering.schedule,
+            kernels: lowering.kernels,
+            problem: lowering.problem,
+            offsets: packing.offsets,
+            arena_bytes,
+            meta: PlanMeta { status: packing.status, lower_bound_bytes: packing.lower_bound_bytes, ..meta },
+        }
+    }
+
     /// The gap between the arena and the lower bound, in percent of the lower bound.
     pub fn gap_percent(&self) -> f64 {
         gap_percent(self.arena_bytes, self.meta.lower_bound_bytes)

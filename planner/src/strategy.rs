@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::graph::Graph;
-use crate::lowering::{lower, Lowering};
-use crate::plan::{arena_bytes_of, Plan, PlanMeta, Status, PLAN_SCHEMA_VERSION};
+use crate::lowering::lower;
+use crate::plan::{arena_bytes_of, Plan, PlanMeta, Status};
 use crate::problem::BufferProblem;
 use crate::request::PlanRequest;
 use crate::validate::{validate_offsets, ValidationError};
@@ -135,23 +135,41 @@ pub trait Strategy: Send + Sync {
     fn plan(&self, graph: &Graph, request: &PlanRequest) -> Result<Plan, StrategyError>;
 }
 
-/// Check the problem against the resource limits ([`BufferProblem::check_limits`]), run a packer, and check its
-/// answer with the independent validator.
+impl Packing {
+    /// The packer contract, for packers written inside this workspace or outside it: checks `offsets` with the
+    /// independent validator, refuses an arena above the problem's capacity, raises the claimed bound to the
+    /// problem's own (LOAD), and marks the packing optimal exactly when its arena meets that bound. Returns the
+    /// packing and its arena. `packer` names the packer in errors.
+    pub fn from_offsets(
+        packer: &str,
+        problem: &BufferProblem,
+        offsets: Vec<u64>,
+        status: Status,
+        lower_bound_bytes: u64,
+    ) -> Result<(Packing, u64), PackError> {
+        let arena = arena_bytes_of(problem, &offsets);
+        if let Some(capacity) = problem.capacity.filter(|&c| arena > c) {
+            return Err(PackError::NoFit { packer: packer.to_owned(), arena_bytes: arena, capacity });
+        }
+        validate_offsets(problem, &offsets, arena)
+            .map_err(|source| PackError::Invalid { packer: packer.to_owned(), source })?;
+        let lower_bound_bytes = lower_bound_bytes.max(problem.lower_bound());
+        let status = if arena == lower_bound_bytes { Status::Optimal } else { status };
+        Ok((Packing { offsets, status, lower_bound_bytes }, arena))
+    }
+}
+
+/// Check the problem against the resource limits ([`BufferProblem::check_limits`]), run a packer, and hold its
+/// answer to the packer contract ([`Packing::from_offsets`]: the independent validator, the capacity, the status
+/// rule).
 pub fn pack_checked(
     packer: &dyn Packer,
     problem: &BufferProblem,
     limits: &PackLimits,
 ) -> Result<(Packing, u64), PackError> {
     problem.check_limits()?;
-    let mut packing = packer.pack(problem, limits)?;
-    let arena = arena_bytes_of(problem, &packing.offsets);
-    validate_offsets(problem, &packing.offsets, arena)
-        .map_err(|source| PackError::Invalid { packer: packer.name(), source })?;
-    packing.lower_bound_bytes = packing.lower_bound_bytes.max(problem.lower_bound());
-    if arena == packing.lower_bound_bytes {
-        packing.status = Status::Optimal;
-    }
-    Ok((packing, arena))
+    let packing = packer.pack(problem, limits)?;
+    Packing::from_offsets(&packer.name(), problem, packing.offsets, packing.status, packing.lower_bound_bytes)
 }
 
 /// The simplest strategy: the graph's own operator order, the reference kernels, and a packer.
@@ -167,24 +185,17 @@ impl<P: Packer> Strategy for PackerStrategy<P> {
 
     fn plan(&self, graph: &Graph, request: &PlanRequest) -> Result<Plan, StrategyError> {
         let start = Instant::now();
-        let Lowering { schedule, kernels, problem } = lower(graph, &graph.default_schedule(), request)?;
-        let (packing, arena_bytes) = pack_checked(&self.packer, &problem, &PackLimits::from_request(request))?;
-        Ok(Plan {
-            schema_version: PLAN_SCHEMA_VERSION,
-            schedule,
-            kernels,
-            offsets: packing.offsets,
-            arena_bytes,
-            meta: PlanMeta {
-                strategy: self.packer.name(),
-                params: self.packer.params(),
-                status: packing.status,
-                lower_bound_bytes: packing.lower_bound_bytes,
-                estimated_cycles: None,
-                solve_seconds: start.elapsed().as_secs_f64(),
-                request: request.clone(),
-            },
-            problem,
-        })
+        let lowering = lower(graph, &graph.default_schedule(), request)?;
+        let (packing, _) = pack_checked(&self.packer, &lowering.problem, &PackLimits::from_request(request))?;
+        let meta = PlanMeta {
+            strategy: self.packer.name(),
+            params: self.packer.params(),
+            status: packing.status,
+            lower_bound_bytes: packing.lower_bound_bytes,
+            estimated_cycles: None,
+            solve_seconds: start.elapsed().as_secs_f64(),
+            request: request.clone(),
+        };
+        Ok(Plan::assemble(lowering, packing, meta))
     }
 }
