@@ -40,9 +40,12 @@ fn latest_first(graph: &Graph<'_>) -> Vec<OpId> {
     while order.len() < n {
         let ready = (0..n).rev().find(|&i| {
             !done[i]
-                && graph.op(OpId(i as u32)).inputs.iter().flatten().all(|&t| {
-                    graph.producer(TensorId(t as u32)).is_none_or(|p| done[p.0 as usize])
-                })
+                && graph
+                    .op(OpId(i as u32))
+                    .inputs
+                    .iter()
+                    .flatten()
+                    .all(|&t| graph.producer(TensorId(t as u32)).is_none_or(|p| done[p.0 as usize]))
         });
         let i = ready.expect("a DAG always has a ready operator");
         done[i] = true;
