@@ -76,6 +76,20 @@ const MUST_MATCH: &[&str] = &[
     "op_hard_swish",
     "op_logistic",
     "mobilenet_v3_mini",
+    "op_transpose",
+    "op_transpose_3d",
+    "op_nchw_conv",
+    "op_strided_slice",
+    "op_slice",
+    "op_split",
+    "op_resize_nearest",
+    "op_relu",
+    "op_relu6",
+    "op_leaky_relu",
+    "op_tanh",
+    "op_sub_broadcast",
+    "op_maximum",
+    "op_minimum",
 ];
 
 #[test]

@@ -220,6 +220,24 @@ SINGLE_OPS = {
     "op_reshape": ([(4, 6, 2)], lambda x: L.Reshape((8, 6))(x + 1.0)),
     "op_concat": ([(5, 4, 3), (5, 4, 2)], lambda a, b: L.Concatenate()([a * 3.0, b])),
     "op_pad": ([(5, 4, 3)], lambda x: L.ZeroPadding2D(((1, 2), (2, 1)))(x + 0.5)),
+    # Layout and data-movement operators (issue 11, item 8).
+    "op_transpose": ([(4, 6, 3)], lambda x: L.Permute((3, 1, 2))(x)),
+    "op_transpose_3d": ([(5, 7)], lambda x: L.Permute((2, 1))(x)),
+    # How PyTorch models arrive: an NCHW input transposed to NHWC, a convolution, and back to NCHW.
+    "op_nchw_conv": ([(3, 10, 12)], lambda x: L.Permute((3, 1, 2))(
+        L.Conv2D(6, 3, padding="same", activation="relu")(L.Permute((2, 3, 1))(x)))),
+    "op_strided_slice": ([(9, 8, 6)], lambda x: x[:, 1:8:2, ::3, 2:]),
+    "op_slice": ([(7, 6, 5)], lambda x: keras.ops.slice(x, (0, 2, 1, 1), (1, 4, 3, 3))),
+    "op_split": ([(4, 5, 6)], lambda x: keras.ops.split(x, 3, axis=-1)),
+    "op_resize_nearest": ([(5, 4, 3)], lambda x: keras.ops.image.resize(x, (10, 12), interpolation="nearest")),
+    # Activations and elementwise operators.
+    "op_relu": ([(6, 5, 4)], lambda x: L.ReLU()(x)),
+    "op_relu6": ([(6, 5, 4)], lambda x: L.ReLU(6.0)(x)),
+    "op_leaky_relu": ([(6, 5, 4)], lambda x: L.LeakyReLU(negative_slope=0.2)(x)),
+    "op_tanh": ([(6, 5, 3)], lambda x: keras.activations.tanh(x * 3.0)),
+    "op_sub_broadcast": ([(5, 7, 8), (1, 1, 8)], lambda a, b: a - b),
+    "op_maximum": ([(5, 6, 4), (5, 6, 4)], lambda a, b: L.Maximum()([a, b])),
+    "op_minimum": ([(5, 6, 4), (5, 6, 4)], lambda a, b: L.Minimum()([a, b])),
 }
 
 NETWORKS = {

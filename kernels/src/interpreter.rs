@@ -4,7 +4,8 @@ use core::ops::Range;
 
 use crate::program::{KernelId, Operand, Program, Slice, Step, StepParams, Variant, MAX_OPERANDS};
 use crate::reference::{
-    conv2d_s8, elementwise_s8, fully_connected_s8, hard_swish_s8, logistic_s8, pool2d_s8, reduce_s8, softmax_s8,
+    activation_s8, binary_s8, conv2d_s8, elementwise_s8, fully_connected_s8, hard_swish_s8, logistic_s8, pool2d_s8,
+    reduce_s8, resize_s8, slice_s8, softmax_s8, tanh_s8, transpose_s8,
 };
 use crate::{optimized, KernelError};
 
@@ -18,39 +19,85 @@ fn blob<'a>(program: &Program<'a>, arena: &'a [u8], operand: Operand, step: usiz
     slice.range().and_then(|r| bytes.get(r)).ok_or(KernelError::OutOfRange { step })
 }
 
+/// The parameters of a step as the layout `$variant` of [`StepParams`], or `$otherwise` (evaluated) when the
+/// step carries another layout.
+macro_rules! params {
+    ($step:expr, $variant:ident, $otherwise:expr) => {{
+        let StepParams::$variant(p) = &$step.params else { return $otherwise };
+        p
+    }};
+}
+
 /// Scratch bytes a step's kernel needs: matches on the same [`KernelId`] as the dispatch in [`run`], so sizing
-/// and execution cannot drift apart.
+/// and execution cannot drift apart. A step whose parameters do not fit its kernel needs none (it is refused
+/// when it runs).
 pub fn scratch_bytes(step: &Step) -> usize {
     if step.variant == Variant::Optimized {
-        match (step.kernel, &step.params) {
-            (KernelId::Conv2dS8, StepParams::Conv(p)) => {
-                return optimized::conv2d_s8::conv2d_s8_scratch_bytes(p, false)
+        match step.kernel {
+            KernelId::Conv2dS8 => return optimized::conv2d_s8::conv2d_s8_scratch_bytes(params!(step, Conv, 0), false),
+            KernelId::DepthwiseConv2dS8 => {
+                return optimized::conv2d_s8::conv2d_s8_scratch_bytes(params!(step, Conv, 0), true)
             }
-            (KernelId::DepthwiseConv2dS8, StepParams::Conv(p)) => {
-                return optimized::conv2d_s8::conv2d_s8_scratch_bytes(p, true)
+            KernelId::FullyConnectedS8 => {
+                return optimized::fully_connected_s8::fully_connected_s8_scratch_bytes(params!(
+                    step,
+                    FullyConnected,
+                    0
+                ))
             }
-            (KernelId::FullyConnectedS8, StepParams::FullyConnected(p)) => {
-                return optimized::fully_connected_s8::fully_connected_s8_scratch_bytes(p)
-            }
-            _ => {}
+            // No optimized version: the reference kernel runs, with its own scratch need.
+            KernelId::AddS8
+            | KernelId::AvgPool2dS8
+            | KernelId::MaxPool2dS8
+            | KernelId::CopyS8
+            | KernelId::MeanS8
+            | KernelId::SoftmaxS8
+            | KernelId::MulS8
+            | KernelId::PadS8
+            | KernelId::ConcatS8
+            | KernelId::HardSwishS8
+            | KernelId::LogisticS8
+            | KernelId::QuantizeS8
+            | KernelId::TransposeS8
+            | KernelId::ReluS8
+            | KernelId::Relu6S8
+            | KernelId::LeakyReluS8
+            | KernelId::TanhS8
+            | KernelId::SubS8
+            | KernelId::MaximumS8
+            | KernelId::MinimumS8
+            | KernelId::StridedSliceS8
+            | KernelId::ResizeNearestNeighborS8 => {}
         }
     }
-    match (step.kernel, &step.params) {
-        (KernelId::Conv2dS8 | KernelId::DepthwiseConv2dS8, StepParams::Conv(p)) => {
-            conv2d_s8::conv2d_s8_scratch_bytes(p)
+    match step.kernel {
+        KernelId::Conv2dS8 | KernelId::DepthwiseConv2dS8 => conv2d_s8::conv2d_s8_scratch_bytes(params!(step, Conv, 0)),
+        KernelId::FullyConnectedS8 => {
+            fully_connected_s8::fully_connected_s8_scratch_bytes(params!(step, FullyConnected, 0))
         }
-        (KernelId::FullyConnectedS8, StepParams::FullyConnected(p)) => {
-            fully_connected_s8::fully_connected_s8_scratch_bytes(p)
+        KernelId::AddS8 => elementwise_s8::add_s8_scratch_bytes(params!(step, Add, 0)),
+        KernelId::SubS8 => binary_s8::sub_s8_scratch_bytes(params!(step, Add, 0)),
+        KernelId::MulS8 => elementwise_s8::mul_s8_scratch_bytes(params!(step, Mul, 0)),
+        KernelId::AvgPool2dS8 | KernelId::MaxPool2dS8 => pool2d_s8::pool2d_s8_scratch_bytes(params!(step, Pool, 0)),
+        KernelId::MeanS8 => reduce_s8::mean_s8_scratch_bytes(params!(step, Mean, 0)),
+        KernelId::SoftmaxS8 => softmax_s8::softmax_s8_scratch_bytes(params!(step, Softmax, 0)),
+        KernelId::HardSwishS8 => hard_swish_s8::hard_swish_s8_scratch_bytes(params!(step, HardSwish, 0)),
+        KernelId::LogisticS8 => logistic_s8::logistic_s8_scratch_bytes(params!(step, Logistic, 0)),
+        KernelId::QuantizeS8 => elementwise_s8::quantize_s8_scratch_bytes(params!(step, Quantize, 0)),
+        KernelId::TransposeS8 => transpose_s8::transpose_s8_scratch_bytes(params!(step, Transpose, 0)),
+        KernelId::ReluS8 => activation_s8::relu_s8_scratch_bytes(params!(step, Relu, 0)),
+        KernelId::Relu6S8 => activation_s8::relu6_s8_scratch_bytes(params!(step, Clamp, 0)),
+        KernelId::LeakyReluS8 => activation_s8::leaky_relu_s8_scratch_bytes(params!(step, LeakyRelu, 0)),
+        KernelId::TanhS8 => tanh_s8::tanh_s8_scratch_bytes(params!(step, Tanh, 0)),
+        KernelId::MaximumS8 | KernelId::MinimumS8 => {
+            binary_s8::maximum_minimum_s8_scratch_bytes(params!(step, Broadcast, 0))
         }
-        (KernelId::AddS8, StepParams::Add(p)) => elementwise_s8::add_s8_scratch_bytes(p),
-        (KernelId::MulS8, StepParams::Mul(p)) => elementwise_s8::mul_s8_scratch_bytes(p),
-        (KernelId::AvgPool2dS8 | KernelId::MaxPool2dS8, StepParams::Pool(p)) => pool2d_s8::pool2d_s8_scratch_bytes(p),
-        (KernelId::MeanS8, StepParams::Mean(p)) => reduce_s8::mean_s8_scratch_bytes(p),
-        (KernelId::SoftmaxS8, StepParams::Softmax(p)) => softmax_s8::softmax_s8_scratch_bytes(p),
-        (KernelId::HardSwishS8, StepParams::HardSwish(p)) => hard_swish_s8::hard_swish_s8_scratch_bytes(p),
-        (KernelId::LogisticS8, StepParams::Logistic(p)) => logistic_s8::logistic_s8_scratch_bytes(p),
-        (KernelId::QuantizeS8, StepParams::Quantize(p)) => elementwise_s8::quantize_s8_scratch_bytes(p),
-        _ => 0,
+        KernelId::StridedSliceS8 => slice_s8::strided_slice_s8_scratch_bytes(params!(step, Slice, 0)),
+        KernelId::ResizeNearestNeighborS8 => {
+            resize_s8::resize_nearest_neighbor_s8_scratch_bytes(params!(step, Resize, 0))
+        }
+        // Copies and layout-only kernels need no scratch.
+        KernelId::CopyS8 | KernelId::PadS8 | KernelId::ConcatS8 => 0,
     }
 }
 
@@ -157,7 +204,8 @@ fn run_step(program: &Program<'_>, arena: &mut [u8], index: usize, step: &Step) 
     }
 }
 
-/// Dispatch to the reference kernels.
+/// Dispatch to the reference kernels: one arm per [`KernelId`], each taking the parameter layout its kernel
+/// needs (another layout is a [`KernelError::BadOperand`]).
 fn run_reference(
     step: &Step,
     index: usize,
@@ -165,25 +213,37 @@ fn run_reference(
     output: &mut [u8],
 ) -> Result<(), KernelError> {
     let [a, b, c, d, e] = *operands;
-    match (step.kernel, &step.params) {
-        (KernelId::Conv2dS8, StepParams::Conv(p)) => conv2d_s8::conv2d_s8(p, false, a, b, c, d, e, output),
-        (KernelId::DepthwiseConv2dS8, StepParams::Conv(p)) => conv2d_s8::conv2d_s8(p, true, a, b, c, d, e, output),
-        (KernelId::FullyConnectedS8, StepParams::FullyConnected(p)) => {
-            fully_connected_s8::fully_connected_s8(p, a, b, c, d, e, output)
+    let bad = Err(KernelError::BadOperand { step: index });
+    match step.kernel {
+        KernelId::Conv2dS8 => conv2d_s8::conv2d_s8(params!(step, Conv, bad), false, a, b, c, d, e, output),
+        KernelId::DepthwiseConv2dS8 => conv2d_s8::conv2d_s8(params!(step, Conv, bad), true, a, b, c, d, e, output),
+        KernelId::FullyConnectedS8 => {
+            fully_connected_s8::fully_connected_s8(params!(step, FullyConnected, bad), a, b, c, d, e, output)
         }
-        (KernelId::AddS8, StepParams::Add(p)) => elementwise_s8::add_s8(p, a, b, output),
-        (KernelId::AvgPool2dS8, StepParams::Pool(p)) => pool2d_s8::pool2d_s8(p, true, a, output),
-        (KernelId::MaxPool2dS8, StepParams::Pool(p)) => pool2d_s8::pool2d_s8(p, false, a, output),
-        (KernelId::CopyS8, _) => elementwise_s8::copy_s8(a, output),
-        (KernelId::MeanS8, StepParams::Mean(p)) => reduce_s8::mean_s8(p, a, output),
-        (KernelId::SoftmaxS8, StepParams::Softmax(p)) => softmax_s8::softmax_s8(p, a, output),
-        (KernelId::MulS8, StepParams::Mul(p)) => elementwise_s8::mul_s8(p, a, b, output),
-        (KernelId::PadS8, StepParams::Pad(p)) => elementwise_s8::pad_s8(p, a, output),
-        (KernelId::HardSwishS8, StepParams::HardSwish(p)) => hard_swish_s8::hard_swish_s8(p, a, output),
-        (KernelId::LogisticS8, StepParams::Logistic(p)) => logistic_s8::logistic_s8(p, a, output),
-        (KernelId::QuantizeS8, StepParams::Quantize(p)) => elementwise_s8::quantize_s8(p, a, output),
-        (KernelId::ConcatS8, StepParams::Concat(p)) => elementwise_s8::concat_s8(p, &[a, b, c, d], output),
-        _ => Err(KernelError::BadOperand { step: index }),
+        KernelId::AddS8 => elementwise_s8::add_s8(params!(step, Add, bad), a, b, output),
+        KernelId::SubS8 => binary_s8::sub_s8(params!(step, Add, bad), a, b, output),
+        KernelId::AvgPool2dS8 => pool2d_s8::pool2d_s8(params!(step, Pool, bad), true, a, output),
+        KernelId::MaxPool2dS8 => pool2d_s8::pool2d_s8(params!(step, Pool, bad), false, a, output),
+        KernelId::CopyS8 => elementwise_s8::copy_s8(a, output),
+        KernelId::MeanS8 => reduce_s8::mean_s8(params!(step, Mean, bad), a, output),
+        KernelId::SoftmaxS8 => softmax_s8::softmax_s8(params!(step, Softmax, bad), a, output),
+        KernelId::MulS8 => elementwise_s8::mul_s8(params!(step, Mul, bad), a, b, output),
+        KernelId::PadS8 => elementwise_s8::pad_s8(params!(step, Pad, bad), a, output),
+        KernelId::HardSwishS8 => hard_swish_s8::hard_swish_s8(params!(step, HardSwish, bad), a, output),
+        KernelId::LogisticS8 => logistic_s8::logistic_s8(params!(step, Logistic, bad), a, output),
+        KernelId::QuantizeS8 => elementwise_s8::quantize_s8(params!(step, Quantize, bad), a, output),
+        KernelId::ConcatS8 => elementwise_s8::concat_s8(params!(step, Concat, bad), &[a, b, c, d], output),
+        KernelId::TransposeS8 => transpose_s8::transpose_s8(params!(step, Transpose, bad), a, output),
+        KernelId::ReluS8 => activation_s8::relu_s8(params!(step, Relu, bad), a, output),
+        KernelId::Relu6S8 => activation_s8::relu6_s8(params!(step, Clamp, bad), a, output),
+        KernelId::LeakyReluS8 => activation_s8::leaky_relu_s8(params!(step, LeakyRelu, bad), a, output),
+        KernelId::TanhS8 => tanh_s8::tanh_s8(params!(step, Tanh, bad), a, output),
+        KernelId::MaximumS8 => binary_s8::maximum_s8(params!(step, Broadcast, bad), a, b, output),
+        KernelId::MinimumS8 => binary_s8::minimum_s8(params!(step, Broadcast, bad), a, b, output),
+        KernelId::StridedSliceS8 => slice_s8::strided_slice_s8(params!(step, Slice, bad), a, output),
+        KernelId::ResizeNearestNeighborS8 => {
+            resize_s8::resize_nearest_neighbor_s8(params!(step, Resize, bad), a, b, c, output)
+        }
     }
 }
 

@@ -78,6 +78,26 @@ pub enum KernelId {
     LogisticS8,
     /// Reference QUANTIZE (int8 to int8 requantisation).
     QuantizeS8,
+    /// TRANSPOSE (up to [`TRANSPOSE_MAX_DIMS`] dimensions).
+    TransposeS8,
+    /// Reference RELU (requantising).
+    ReluS8,
+    /// Reference RELU6 (a clamp of the raw input, as TFLM's kernel does).
+    Relu6S8,
+    /// Reference LEAKY_RELU.
+    LeakyReluS8,
+    /// Reference TANH.
+    TanhS8,
+    /// Reference SUB with broadcasting.
+    SubS8,
+    /// MAXIMUM with broadcasting (raw values: inputs and output share the quantisation).
+    MaximumS8,
+    /// MINIMUM with broadcasting.
+    MinimumS8,
+    /// A strided box of the input (STRIDED_SLICE, SLICE, and each output of SPLIT).
+    StridedSliceS8,
+    /// RESIZE_NEAREST_NEIGHBOR (index tables precomputed).
+    ResizeNearestNeighborS8,
 }
 
 impl KernelId {
@@ -99,6 +119,16 @@ impl KernelId {
             KernelId::HardSwishS8 => "hard_swish_s8",
             KernelId::LogisticS8 => "logistic_s8",
             KernelId::QuantizeS8 => "quantize_s8",
+            KernelId::TransposeS8 => "transpose_s8",
+            KernelId::ReluS8 => "relu_s8",
+            KernelId::Relu6S8 => "relu6_s8",
+            KernelId::LeakyReluS8 => "leaky_relu_s8",
+            KernelId::TanhS8 => "tanh_s8",
+            KernelId::SubS8 => "sub_s8",
+            KernelId::MaximumS8 => "maximum_s8",
+            KernelId::MinimumS8 => "minimum_s8",
+            KernelId::StridedSliceS8 => "strided_slice_s8",
+            KernelId::ResizeNearestNeighborS8 => "resize_nearest_neighbor_s8",
         }
     }
 
@@ -379,6 +409,105 @@ pub struct QuantizeParams {
     pub shift: i32,
 }
 
+/// Most dimensions TRANSPOSE handles.
+pub const TRANSPOSE_MAX_DIMS: usize = 6;
+
+/// Parameters of TRANSPOSE: output dimension `d` is input dimension `perm[d]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct TransposeParams {
+    /// Input shape, padded at the front with 1s to [`TRANSPOSE_MAX_DIMS`] dimensions.
+    pub input: [u32; TRANSPOSE_MAX_DIMS],
+    /// The permutation, over the padded dimensions.
+    pub perm: [u32; TRANSPOSE_MAX_DIMS],
+}
+
+/// Parameters of RELU: `output_zero_point + requant(x - input_zero_point)`, clamped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ReluParams {
+    /// Input zero point.
+    pub input_zero_point: i32,
+    /// Output zero point.
+    pub output_zero_point: i32,
+    /// Multiplier of `input_scale / output_scale`.
+    pub multiplier: i32,
+    /// Its shift.
+    pub shift: i32,
+    /// Lower clamp (the output's zero point).
+    pub act_min: i32,
+    /// Upper clamp.
+    pub act_max: i32,
+}
+
+/// Parameters of a clamp of raw values (RELU6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ClampParams {
+    /// Lower bound.
+    pub min: i32,
+    /// Upper bound.
+    pub max: i32,
+}
+
+/// Parameters of LEAKY_RELU: one requantisation for inputs at or above the zero point, one (times alpha) below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct LeakyReluParams {
+    /// Input zero point.
+    pub input_zero_point: i32,
+    /// Output zero point.
+    pub output_zero_point: i32,
+    /// Multiplier of `input_scale / output_scale`.
+    pub multiplier_identity: i32,
+    /// Its shift.
+    pub shift_identity: i32,
+    /// Multiplier of `input_scale * alpha / output_scale`.
+    pub multiplier_alpha: i32,
+    /// Its shift.
+    pub shift_alpha: i32,
+}
+
+/// Shapes of a broadcasting binary operator on raw values (MAXIMUM, MINIMUM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct BroadcastParams {
+    /// First input shape (4-D, 1 where it broadcasts).
+    pub input1: [u32; 4],
+    /// Second input shape.
+    pub input2: [u32; 4],
+    /// Output shape.
+    pub output: [u32; 4],
+}
+
+/// Most dimensions a strided slice handles.
+pub const SLICE_MAX_DIMS: usize = 5;
+
+/// Parameters of a strided slice: output element `i` (per dimension) is input element `begin + i * stride`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct SliceParams {
+    /// Input shape, padded at the front with 1s.
+    pub input: [u32; SLICE_MAX_DIMS],
+    /// Output shape (before any axis is shrunk away), padded the same way.
+    pub output: [u32; SLICE_MAX_DIMS],
+    /// First input index per dimension.
+    pub begin: [u32; SLICE_MAX_DIMS],
+    /// Step per dimension (may be negative).
+    pub stride: [i32; SLICE_MAX_DIMS],
+}
+
+/// Parameters of RESIZE_NEAREST_NEIGHBOR; the source row of each output row and the source column of each
+/// output column are precomputed tables (operands 1 and 2, little-endian `i32`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ResizeParams {
+    /// Input shape `[n, h, w, c]`.
+    pub input: [u32; 4],
+    /// Output shape.
+    pub output: [u32; 4],
+}
+
 /// The parameters of one step, one variant per parameter layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -407,6 +536,22 @@ pub enum StepParams {
     Logistic(LogisticParams),
     /// QUANTIZE.
     Quantize(QuantizeParams),
+    /// TRANSPOSE.
+    Transpose(TransposeParams),
+    /// RELU.
+    Relu(ReluParams),
+    /// RELU6.
+    Clamp(ClampParams),
+    /// LEAKY_RELU.
+    LeakyRelu(LeakyReluParams),
+    /// TANH (the same preparation as LOGISTIC).
+    Tanh(LogisticParams),
+    /// MAXIMUM and MINIMUM.
+    Broadcast(BroadcastParams),
+    /// STRIDED_SLICE, SLICE, SPLIT.
+    Slice(SliceParams),
+    /// RESIZE_NEAREST_NEIGHBOR.
+    Resize(ResizeParams),
     /// No parameters (a copy).
     NoParams,
 }

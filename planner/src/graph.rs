@@ -80,9 +80,32 @@ fn op_macs(model: &Model<'_>, op: &Operator) -> u64 {
         OpKind::AveragePool2d(p) | OpKind::MaxPool2d(p) => {
             out_elems(0).saturating_mul((p.filter_h as u64).saturating_mul(p.filter_w as u64))
         }
-        OpKind::Add { .. } | OpKind::Mul { .. } => out_elems(0),
+        OpKind::Add { .. } | OpKind::Mul { .. } | OpKind::Sub { .. } | OpKind::Maximum | OpKind::Minimum => {
+            out_elems(0)
+        }
         OpKind::Mean(_) => product(&mut dims(0).iter()),
-        _ => 0,
+        // Activations, layout and data movement: no multiply-accumulates.
+        OpKind::Softmax(_)
+        | OpKind::Logistic
+        | OpKind::HardSwish
+        | OpKind::Reshape
+        | OpKind::Concatenation(_)
+        | OpKind::Pad
+        | OpKind::PadV2
+        | OpKind::Quantize
+        | OpKind::Dequantize
+        | OpKind::Relu
+        | OpKind::Relu6
+        | OpKind::Transpose
+        | OpKind::LeakyRelu { .. }
+        | OpKind::Tanh
+        | OpKind::StridedSlice(_)
+        | OpKind::Slice
+        | OpKind::Split { .. }
+        | OpKind::SplitV { .. }
+        | OpKind::Squeeze
+        | OpKind::ExpandDims
+        | OpKind::ResizeNearestNeighbor(_) => 0,
     }
 }
 

@@ -2,15 +2,20 @@
 //! (requantisation multipliers and shifts, padding, activation ranges) is computed here, once, on the host.
 
 use arenaplan_kernels::program::{
-    AddParams, ConcatParams, ConvParams, FullyConnectedParams, HardSwishParams, KernelId, LogisticParams, MeanParams,
-    MulParams, Operand, PadParams, PoolParams, Program, QuantizeParams, Slice, SoftmaxParams, Step, StepParams,
-    Variant, MAX_OPERANDS,
+    AddParams, BroadcastParams, ClampParams, ConcatParams, ConvParams, FullyConnectedParams, HardSwishParams, KernelId,
+    LeakyReluParams, LogisticParams, MeanParams, MulParams, Operand, PadParams, PoolParams, Program, QuantizeParams,
+    ReluParams, ResizeParams, Slice, SliceParams, SoftmaxParams, Step, StepParams, TransposeParams, Variant,
+    MAX_OPERANDS, SLICE_MAX_DIMS, TRANSPOSE_MAX_DIMS,
 };
 
 use crate::graph::{Graph, OpId, TensorId};
 use crate::plan::{KernelVariant, Plan};
 use crate::problem::BufferOrigin;
-use crate::tflite::{Activation, OpKind, Padding, Tensor};
+use crate::tflite::geometry::{constant_i32s, permutation, resolve_axis, slice_box, strided_slice_box, AxisBox};
+use crate::tflite::{
+    Activation, ConcatenationOptions, DType, FullyConnectedOptions, OpKind, Operator, Padding, Pool2dOptions,
+    ResizeNearestNeighborOptions, SoftmaxOptions, StridedSliceOptions, Tensor,
+};
 use crate::validate::ValidationError;
 
 /// Why a plan could not be compiled.
@@ -213,7 +218,22 @@ fn activation_bounds(params: &StepParams) -> Option<(i32, i32)> {
         StepParams::Add(p) => Some((p.act_min, p.act_max)),
         StepParams::Mul(p) => Some((p.act_min, p.act_max)),
         StepParams::Pool(p) => Some((p.act_min, p.act_max)),
-        _ => None,
+        StepParams::Relu(p) => Some((p.act_min, p.act_max)),
+        StepParams::Clamp(p) => Some((p.min, p.max)),
+        StepParams::Mean(_)
+        | StepParams::Softmax(_)
+        | StepParams::Pad(_)
+        | StepParams::Concat(_)
+        | StepParams::HardSwish(_)
+        | StepParams::Logistic(_)
+        | StepParams::Quantize(_)
+        | StepParams::Transpose(_)
+        | StepParams::LeakyRelu(_)
+        | StepParams::Tanh(_)
+        | StepParams::Broadcast(_)
+        | StepParams::Slice(_)
+        | StepParams::Resize(_)
+        | StepParams::NoParams => None,
     }
 }
 
@@ -221,6 +241,49 @@ struct Compiler<'g, 'a> {
     graph: &'g Graph<'a>,
     offsets: Vec<Option<u64>>,
     precomputed: Vec<u8>,
+}
+
+/// What every operator's compile function starts from: the operator, its first output's place and quantisation.
+struct OpContext {
+    /// Operator index.
+    op: usize,
+    /// Its id.
+    op_id: OpId,
+    /// The operator.
+    operator: Operator,
+    /// Its first output tensor.
+    out_t: usize,
+    /// Scales of that output.
+    out_scales: Vec<f32>,
+    /// Its zero point.
+    out_zp: i32,
+}
+
+impl OpContext {
+    /// Input `k`, if present.
+    fn input(&self, k: usize) -> Option<usize> {
+        self.operator.inputs.get(k).copied().flatten()
+    }
+
+    /// Input `k`, or an error naming it.
+    fn need(&self, k: usize) -> Result<usize, CompileError> {
+        self.input(k).ok_or_else(|| Compiler::bad(self.op, format!("input {k} is missing")))
+    }
+
+    /// The (first) output scale.
+    fn out_scale(&self) -> f32 {
+        self.out_scales[0]
+    }
+}
+
+/// A compiled operator before its output is attached: kernel, parameters and operands.
+type Compiled = (KernelId, StepParams, [Operand; MAX_OPERANDS]);
+
+/// Operands with `first` as the only one.
+fn one_operand(first: Operand) -> [Operand; MAX_OPERANDS] {
+    let mut inputs = [Operand::Unused; MAX_OPERANDS];
+    inputs[0] = first;
+    inputs
 }
 
 impl<'a> Compiler<'_, 'a> {
@@ -274,7 +337,11 @@ impl<'a> Compiler<'_, 'a> {
 
     /// The values of a constant int32 tensor.
     fn constant_i32s(&self, op: usize, t: usize) -> Result<Vec<i32>, CompileError> {
-        let data = self.tensor(t).data.ok_or_else(|| Self::bad(op, format!("tensor {t} is not constant")))?;
+        let tensor = self.tensor(t);
+        let data = tensor.data.ok_or_else(|| Self::bad(op, format!("tensor {t} is not constant")))?;
+        if tensor.dtype != DType::Int32 {
+            return Err(Self::bad(op, format!("tensor {t} has type {}, not INT32", tensor.dtype)));
+        }
         Ok(data.chunks_exact(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
     }
 
@@ -288,303 +355,566 @@ impl<'a> Compiler<'_, 'a> {
         Ok(out)
     }
 
-    fn step(&mut self, op_id: OpId) -> Result<Step, CompileError> {
+    /// The context of operator `op_id`: its first output must be planned and quantised.
+    fn context(&self, op_id: OpId) -> Result<OpContext, CompileError> {
         let op = op_id.0 as usize;
         let operator = self.graph.op(op_id).clone();
-        let input = |k: usize| operator.inputs.get(k).copied().flatten();
-        let need = |k: usize| input(k).ok_or_else(|| Self::bad(op, format!("input {k} is missing")));
         let out_t = *operator.outputs.first().ok_or_else(|| Self::bad(op, "no output"))?;
-        let output = self.arena(op, out_t)?;
         let (out_scales, out_zp) = self.quant(op, out_t)?;
-        let out_scale = out_scales[0];
-        let mut inputs = [Operand::Unused; MAX_OPERANDS];
-        let (kernel, params) = match operator.kind {
-            OpKind::Conv2d(_) | OpKind::DepthwiseConv2d(_) => {
-                let (x, w) = (need(0)?, need(1)?);
-                let (in_scales, _) = self.quant(op, x)?;
-                let (w_scales, _) = self.quant(op, w)?;
-                let channels = self.shape4(op, out_t)?[3] as usize;
-                let mut multipliers = Vec::with_capacity(channels);
-                let mut shifts = Vec::with_capacity(channels);
-                for c in 0..channels {
-                    let ws = *w_scales.get(c).or(w_scales.first()).unwrap_or(&0.0);
-                    let (m, s) = quantize_multiplier(in_scales[0] as f64 * ws as f64 / out_scale as f64);
-                    multipliers.push(m);
-                    shifts.push(s);
-                }
-                let p = conv_params(self.graph, op_id)?;
-                let kernel = if matches!(operator.kind, OpKind::DepthwiseConv2d(_)) {
-                    KernelId::DepthwiseConv2dS8
-                } else {
-                    KernelId::Conv2dS8
-                };
-                inputs[0] = self.operand(op, Some(x))?;
-                inputs[1] = self.operand(op, Some(w))?;
-                inputs[2] = self.operand(op, input(2))?;
-                inputs[3] = self.push_i32s(&multipliers);
-                inputs[4] = self.push_i32s(&shifts);
-                (kernel, StepParams::Conv(p))
-            }
-            OpKind::FullyConnected(o) => {
-                let (x, w) = (need(0)?, need(1)?);
-                let (in_scales, in_zp) = self.quant(op, x)?;
-                let (w_scales, w_zp) = self.quant(op, w)?;
-                let w_shape = &self.tensor(w).shape;
-                let (units, depth) = (*w_shape.first().unwrap_or(&0) as u32, *w_shape.last().unwrap_or(&0) as u32);
-                let batches = (self.tensor(x).elements() as u32).checked_div(depth).unwrap_or(0);
-                let (multipliers, shifts): (Vec<i32>, Vec<i32>) = if w_scales.len() > 1 {
-                    w_scales
-                        .iter()
-                        .map(|&ws| quantize_multiplier(in_scales[0] as f64 * ws as f64 / out_scale as f64))
-                        .unzip()
-                } else {
-                    // TFLite multiplies the two float scales before widening to double.
-                    let product = (in_scales[0] * w_scales[0]) as f64;
-                    let (m, s) = quantize_multiplier(product / out_scale as f64);
-                    (vec![m], vec![s])
-                };
-                let (act_min, act_max) = activation_range_s8(o.activation, out_scale, out_zp);
-                inputs[0] = self.operand(op, Some(x))?;
-                inputs[1] = self.operand(op, Some(w))?;
-                inputs[2] = self.operand(op, input(2))?;
-                inputs[3] = self.push_i32s(&multipliers);
-                inputs[4] = self.push_i32s(&shifts);
-                let p = FullyConnectedParams {
-                    batches,
-                    depth,
-                    units,
-                    input_offset: -in_zp,
-                    filter_offset: -w_zp,
-                    output_offset: out_zp,
-                    act_min,
-                    act_max,
-                };
-                (KernelId::FullyConnectedS8, StepParams::FullyConnected(p))
-            }
-            OpKind::Add { activation } => {
-                let (a, b) = (need(0)?, need(1)?);
-                let ((sa, za), (sb, zb)) = (self.quant(op, a)?, self.quant(op, b)?);
-                let left_shift = 20;
-                let twice_max = 2.0 * sa[0].max(sb[0]) as f64;
-                let (m1, s1) = quantize_multiplier(sa[0] as f64 / twice_max);
-                let (m2, s2) = quantize_multiplier(sb[0] as f64 / twice_max);
-                let (mo, so) = quantize_multiplier(twice_max / ((1 << left_shift) as f64 * out_scale as f64));
-                let (act_min, act_max) = activation_range_s8(activation, out_scale, out_zp);
-                inputs[0] = self.operand(op, Some(a))?;
-                inputs[1] = self.operand(op, Some(b))?;
-                let p = AddParams {
-                    input1: self.shape4(op, a)?,
-                    input2: self.shape4(op, b)?,
-                    output: self.shape4(op, out_t)?,
-                    left_shift,
-                    input1_offset: -za,
-                    input1_multiplier: m1,
-                    input1_shift: s1,
-                    input2_offset: -zb,
-                    input2_multiplier: m2,
-                    input2_shift: s2,
-                    output_multiplier: mo,
-                    output_shift: so,
-                    output_offset: out_zp,
-                    act_min,
-                    act_max,
-                };
-                (KernelId::AddS8, StepParams::Add(p))
-            }
-            OpKind::AveragePool2d(o) | OpKind::MaxPool2d(o) => {
-                let x = need(0)?;
-                let in_shape = self.shape4(op, x)?;
-                let out_shape = self.shape4(op, out_t)?;
-                let (act_min, act_max) = activation_range_s8(o.activation, out_scale, out_zp);
-                inputs[0] = self.operand(op, Some(x))?;
-                let p = PoolParams {
-                    input: in_shape,
-                    output: out_shape,
-                    filter_h: o.filter_h as u32,
-                    filter_w: o.filter_w as u32,
-                    stride_h: o.stride_h as u32,
-                    stride_w: o.stride_w as u32,
-                    pad_h: padding(o.padding, in_shape[1], out_shape[1], o.filter_h as u32, o.stride_h as u32, 1),
-                    pad_w: padding(o.padding, in_shape[2], out_shape[2], o.filter_w as u32, o.stride_w as u32, 1),
-                    act_min,
-                    act_max,
-                };
-                let kernel = if matches!(operator.kind, OpKind::AveragePool2d(_)) {
-                    KernelId::AvgPool2dS8
-                } else {
-                    KernelId::MaxPool2dS8
-                };
-                (kernel, StepParams::Pool(p))
-            }
-            OpKind::Mean(_) => {
-                let x = need(0)?;
-                let axes = self.constant_i32s(op, need(1)?)?;
-                let mut sorted = axes.clone();
-                sorted.sort_unstable();
-                if self.tensor(x).shape.len() != 4 || sorted != [1, 2] {
-                    return Err(Self::bad(
-                        op,
-                        format!("MEAN over axes {axes:?} of a non-4-D tensor is not implemented"),
-                    ));
-                }
-                let (in_scales, in_zp) = self.quant(op, x)?;
-                let (multiplier, shift) = quantize_multiplier(in_scales[0] as f64 / out_scale as f64);
-                inputs[0] = self.operand(op, Some(x))?;
-                let p = MeanParams {
-                    input: self.shape4(op, x)?,
-                    input_zero_point: in_zp,
-                    output_zero_point: out_zp,
-                    multiplier,
-                    shift,
-                };
-                (KernelId::MeanS8, StepParams::Mean(p))
-            }
-            OpKind::Softmax(o) => {
-                let x = need(0)?;
-                let (in_scales, _) = self.quant(op, x)?;
-                let real = (o.beta as f64 * in_scales[0] as f64 * (1i64 << 26) as f64).min((1i64 << 31) as f64 - 1.0);
-                let (input_multiplier, input_left_shift) = quantize_multiplier(real);
-                if !(0..=30).contains(&input_left_shift) || input_multiplier <= 0 {
-                    return Err(Self::bad(op, "SOFTMAX input scale times beta is outside the kernel's range"));
-                }
-                if *self.tensor(x).shape.last().unwrap_or(&0) >= 1 << 12 {
-                    return Err(Self::bad(op, "SOFTMAX over 4096 or more values overflows the kernel's Q12 sum"));
-                }
-                let max_input_rescaled = 31.0 * (1i64 << 26) as f64 / (1i64 << input_left_shift) as f64;
-                inputs[0] = self.operand(op, Some(x))?;
-                let p = SoftmaxParams {
-                    depth: *self.tensor(x).shape.last().unwrap_or(&0) as u32,
-                    input_multiplier,
-                    input_left_shift,
-                    diff_min: -(max_input_rescaled.floor() as i32),
-                };
-                (KernelId::SoftmaxS8, StepParams::Softmax(p))
-            }
-            OpKind::Mul { activation } => {
-                let (a, b) = (need(0)?, need(1)?);
-                let ((sa, za), (sb, zb)) = (self.quant(op, a)?, self.quant(op, b)?);
-                let (multiplier, shift) = quantize_multiplier(sa[0] as f64 * sb[0] as f64 / out_scale as f64);
-                let (act_min, act_max) = activation_range_s8(activation, out_scale, out_zp);
-                inputs[0] = self.operand(op, Some(a))?;
-                inputs[1] = self.operand(op, Some(b))?;
-                let p = MulParams {
-                    input1: self.shape4(op, a)?,
-                    input2: self.shape4(op, b)?,
-                    output: self.shape4(op, out_t)?,
-                    input1_offset: -za,
-                    input2_offset: -zb,
-                    output_offset: out_zp,
-                    multiplier,
-                    shift,
-                    act_min,
-                    act_max,
-                };
-                (KernelId::MulS8, StepParams::Mul(p))
-            }
-            OpKind::Pad | OpKind::PadV2 => {
-                let x = need(0)?;
-                let pads = self.constant_i32s(op, need(1)?)?;
-                let rank = self.tensor(x).shape.len();
-                if pads.len() != 2 * rank || rank > 4 || pads.iter().any(|&v| v < 0) {
-                    return Err(Self::bad(op, format!("paddings {pads:?} do not fit a rank-{rank} input")));
-                }
-                let mut before = [0u32; 4];
-                for d in 0..rank {
-                    before[4 - rank + d] = pads[2 * d] as u32;
-                }
-                let value = match (operator.kind, input(2)) {
-                    (OpKind::PadV2, Some(v)) => {
-                        self.tensor(v).data.and_then(|d| d.first()).map(|&b| b as i8 as i32).unwrap_or(out_zp)
-                    }
-                    _ => out_zp,
-                };
-                inputs[0] = self.operand(op, Some(x))?;
-                let p = PadParams { input: self.shape4(op, x)?, output: self.shape4(op, out_t)?, before, value };
-                (KernelId::PadS8, StepParams::Pad(p))
-            }
-            OpKind::Concatenation(o) => {
-                let parts: Vec<usize> = operator.inputs.iter().flatten().copied().collect();
-                let out_shape = self.tensor(out_t).shape.clone();
-                let rank = out_shape.len() as i32;
-                let axis = if o.axis < 0 { o.axis + rank } else { o.axis };
-                if parts.len() > 4 || !(0..rank).contains(&axis) {
-                    return Err(Self::bad(op, format!("CONCATENATION of {} inputs on axis {}", parts.len(), o.axis)));
-                }
-                let outer: usize = out_shape[..axis as usize].iter().product();
-                let mut chunks = [0u32; 4];
-                for (k, &t) in parts.iter().enumerate() {
-                    if self.quant(op, t)? != (out_scales.clone(), out_zp) {
-                        return Err(Self::bad(op, "CONCATENATION of inputs with another quantisation than the output"));
-                    }
-                    chunks[k] = (self.tensor(t).elements() / outer.max(1)) as u32;
-                    inputs[k] = self.operand(op, Some(t))?;
-                }
-                let p = ConcatParams { outer: outer as u32, chunks, count: parts.len() as u32 };
-                (KernelId::ConcatS8, StepParams::Concat(p))
-            }
-            OpKind::HardSwish => {
-                let x = need(0)?;
-                let (in_scales, in_zp) = self.quant(op, x)?;
-                // TFLite prepares these in float, then widens to double.
-                let hires_input_scale = (1.0f32 / 128.0) * in_scales[0];
-                let reluish_scale = 3.0f32 / 32768.0;
-                let (out_m, out_e) = quantize_multiplier((hires_input_scale / out_scale) as f64);
-                let (relu_m, relu_e) = quantize_multiplier((hires_input_scale / reluish_scale) as f64);
-                if !(-15..=0).contains(&out_e) || !(-15..=15).contains(&relu_e) {
-                    return Err(Self::bad(op, "HARD_SWISH output scale too small for the reference recipe"));
-                }
-                inputs[0] = self.operand(op, Some(x))?;
-                let p = HardSwishParams {
-                    input_zero_point: in_zp,
-                    output_zero_point: out_zp,
-                    reluish_multiplier_fixedpoint_int16: downscale_to_int16(relu_m),
-                    reluish_multiplier_exponent: relu_e,
-                    output_multiplier_fixedpoint_int16: downscale_to_int16(out_m),
-                    output_multiplier_exponent: out_e,
-                };
-                (KernelId::HardSwishS8, StepParams::HardSwish(p))
-            }
-            OpKind::Logistic => {
-                let x = need(0)?;
-                let (in_scales, in_zp) = self.quant(op, x)?;
-                let (input_multiplier, input_left_shift) =
-                    quantize_multiplier(in_scales[0] as f64 * (1i64 << (31 - 4)) as f64);
-                let radius = 15.0 * (1i64 << 27) as f64 / 2f64.powi(input_left_shift);
-                inputs[0] = self.operand(op, Some(x))?;
-                let p = LogisticParams {
-                    input_zero_point: in_zp,
-                    input_range_radius: radius.floor() as i32,
-                    input_multiplier,
-                    input_left_shift,
-                };
-                (KernelId::LogisticS8, StepParams::Logistic(p))
-            }
-            OpKind::Quantize => {
-                let x = need(0)?;
-                if self.tensor(x).dtype != crate::tflite::DType::Int8 {
-                    return Err(Self::bad(op, "QUANTIZE is only implemented from int8 to int8"));
-                }
-                let (in_scales, in_zp) = self.quant(op, x)?;
-                let (multiplier, shift) = quantize_multiplier(in_scales[0] as f64 / out_scale as f64);
-                inputs[0] = self.operand(op, Some(x))?;
-                let p = QuantizeParams { input_zero_point: in_zp, output_zero_point: out_zp, multiplier, shift };
-                (KernelId::QuantizeS8, StepParams::Quantize(p))
-            }
-            OpKind::Reshape => {
-                inputs[0] = self.operand(op, Some(need(0)?))?;
-                (KernelId::CopyS8, StepParams::NoParams)
-            }
-            ref other => return Err(CompileError::Unsupported { op, name: other.name() }),
+        Ok(OpContext { op, op_id, operator, out_t, out_scales, out_zp })
+    }
+
+    /// The steps of one operator, in order: one step for every operator but SPLIT and SPLIT_V, which write
+    /// each output with a step of its own.
+    fn steps(&mut self, op_id: OpId) -> Result<Vec<Step>, CompileError> {
+        let cx = self.context(op_id)?;
+        let unsupported = || CompileError::Unsupported { op: cx.op, name: cx.operator.kind.name() };
+        let compiled = match cx.operator.kind {
+            OpKind::Conv2d(_) => self.conv(&cx, KernelId::Conv2dS8)?,
+            OpKind::DepthwiseConv2d(_) => self.conv(&cx, KernelId::DepthwiseConv2dS8)?,
+            OpKind::FullyConnected(o) => self.fully_connected(&cx, o)?,
+            OpKind::Add { activation } => self.add(&cx, activation, KernelId::AddS8)?,
+            OpKind::Sub { activation } => self.add(&cx, activation, KernelId::SubS8)?,
+            OpKind::AveragePool2d(o) => self.pool(&cx, o, KernelId::AvgPool2dS8)?,
+            OpKind::MaxPool2d(o) => self.pool(&cx, o, KernelId::MaxPool2dS8)?,
+            OpKind::Mean(_) => self.mean(&cx)?,
+            OpKind::Softmax(o) => self.softmax(&cx, o)?,
+            OpKind::Mul { activation } => self.mul(&cx, activation)?,
+            OpKind::Pad => self.pad(&cx, false)?,
+            OpKind::PadV2 => self.pad(&cx, true)?,
+            OpKind::Concatenation(o) => self.concatenation(&cx, o)?,
+            OpKind::HardSwish => self.hard_swish(&cx)?,
+            OpKind::Logistic => self.logistic(&cx, KernelId::LogisticS8)?,
+            OpKind::Tanh => self.logistic(&cx, KernelId::TanhS8)?,
+            OpKind::Quantize => self.quantize(&cx)?,
+            OpKind::Reshape | OpKind::Squeeze | OpKind::ExpandDims => self.reshape(&cx)?,
+            OpKind::Relu => self.relu(&cx)?,
+            OpKind::Relu6 => self.relu6(&cx)?,
+            OpKind::LeakyRelu { alpha } => self.leaky_relu(&cx, alpha)?,
+            OpKind::Maximum => self.maximum_minimum(&cx, KernelId::MaximumS8)?,
+            OpKind::Minimum => self.maximum_minimum(&cx, KernelId::MinimumS8)?,
+            OpKind::Transpose => self.transpose(&cx)?,
+            OpKind::StridedSlice(o) => self.strided_slice(&cx, o)?,
+            OpKind::Slice => self.slice(&cx)?,
+            OpKind::Split { .. } => return self.split(&cx, 1, 0),
+            OpKind::SplitV { .. } => return self.split(&cx, 0, 2),
+            OpKind::ResizeNearestNeighbor(o) => self.resize_nearest_neighbor(&cx, o)?,
+            OpKind::Dequantize => return Err(unsupported()),
         };
+        Ok(vec![self.finish(&cx, cx.out_t, compiled)?])
+    }
+
+    /// A step writing `out_t`, once its fused activation range is known to be non-empty.
+    fn finish(&self, cx: &OpContext, out_t: usize, compiled: Compiled) -> Result<Step, CompileError> {
+        let (kernel, params, inputs) = compiled;
+        let output = self.arena(cx.op, out_t)?;
         if let Some((act_min, act_max)) = activation_bounds(&params) {
             if act_min > act_max {
                 return Err(Self::bad(
-                    op,
+                    cx.op,
                     format!("output tensor {out_t}: fused activation range [{act_min}, {act_max}] is empty"),
                 ));
             }
         }
         Ok(Step { kernel, variant: Variant::Reference, params, inputs, output, scratch: None })
+    }
+
+    /// A constant INT32 input of the operator, or an error naming its role.
+    fn constant_input(&self, cx: &OpContext, k: usize, role: &str) -> Result<Vec<i32>, CompileError> {
+        let t = cx.need(k)?;
+        constant_i32s(self.tensor(t))
+            .ok_or_else(|| Self::bad(cx.op, format!("{role} tensor {t} is not a constant INT32 tensor")))
+    }
+
+    /// RELU: requantised to the output scale, clamped at the output's zero.
+    fn relu(&mut self, cx: &OpContext) -> Result<Compiled, CompileError> {
+        let x = cx.need(0)?;
+        let (in_scales, in_zp) = self.quant(cx.op, x)?;
+        let (multiplier, shift) = quantize_multiplier(in_scales[0] as f64 / cx.out_scale() as f64);
+        let p = ReluParams {
+            input_zero_point: in_zp,
+            output_zero_point: cx.out_zp,
+            multiplier,
+            shift,
+            act_min: cx.out_zp.max(-128),
+            act_max: 127,
+        };
+        Ok((KernelId::ReluS8, StepParams::Relu(p), one_operand(self.operand(cx.op, Some(x))?)))
+    }
+
+    /// RELU6 as TFLM runs it: the raw input clamped to the input's quantised 0 and 6 (the output quantisation
+    /// is not applied).
+    fn relu6(&mut self, cx: &OpContext) -> Result<Compiled, CompileError> {
+        let x = cx.need(0)?;
+        let (in_scales, in_zp) = self.quant(cx.op, x)?;
+        let six = ((6.0f32 / in_scales[0]).round() as i64 + in_zp as i64).clamp(-128, 127) as i32;
+        let p = ClampParams { min: in_zp, max: six };
+        if p.min > p.max {
+            return Err(Self::bad(cx.op, format!("RELU6 range [{}, {}] is empty", p.min, p.max)));
+        }
+        Ok((KernelId::Relu6S8, StepParams::Clamp(p), one_operand(self.operand(cx.op, Some(x))?)))
+    }
+
+    /// LEAKY_RELU: TFLite forms both multipliers in float, then widens them.
+    fn leaky_relu(&mut self, cx: &OpContext, alpha: f32) -> Result<Compiled, CompileError> {
+        let x = cx.need(0)?;
+        let (in_scales, in_zp) = self.quant(cx.op, x)?;
+        let (multiplier_alpha, shift_alpha) = quantize_multiplier((in_scales[0] * alpha / cx.out_scale()) as f64);
+        let (multiplier_identity, shift_identity) = quantize_multiplier((in_scales[0] / cx.out_scale()) as f64);
+        let p = LeakyReluParams {
+            input_zero_point: in_zp,
+            output_zero_point: cx.out_zp,
+            multiplier_identity,
+            shift_identity,
+            multiplier_alpha,
+            shift_alpha,
+        };
+        Ok((KernelId::LeakyReluS8, StepParams::LeakyRelu(p), one_operand(self.operand(cx.op, Some(x))?)))
+    }
+
+    /// MAXIMUM and MINIMUM on raw values, with broadcasting.
+    fn maximum_minimum(&mut self, cx: &OpContext, kernel: KernelId) -> Result<Compiled, CompileError> {
+        let (a, b) = (cx.need(0)?, cx.need(1)?);
+        let p = BroadcastParams {
+            input1: self.shape4(cx.op, a)?,
+            input2: self.shape4(cx.op, b)?,
+            output: self.shape4(cx.op, cx.out_t)?,
+        };
+        let mut inputs = one_operand(self.operand(cx.op, Some(a))?);
+        inputs[1] = self.operand(cx.op, Some(b))?;
+        Ok((kernel, StepParams::Broadcast(p), inputs))
+    }
+
+    /// TRANSPOSE: shape and permutation padded at the front to the kernel's dimensions.
+    fn transpose(&mut self, cx: &OpContext) -> Result<Compiled, CompileError> {
+        let x = cx.need(0)?;
+        let shape = self.tensor(x).shape.clone();
+        let rank = shape.len();
+        let perm = self.constant_input(cx, 1, "permutation")?;
+        let perm = permutation(&perm, rank).map_err(|e| Self::bad(cx.op, e))?;
+        if rank > TRANSPOSE_MAX_DIMS {
+            return Err(Self::bad(cx.op, format!("TRANSPOSE of {rank} dimensions")));
+        }
+        let pad = TRANSPOSE_MAX_DIMS - rank;
+        let mut p = TransposeParams { input: [1; TRANSPOSE_MAX_DIMS], perm: core::array::from_fn(|d| d as u32) };
+        for d in 0..rank {
+            p.input[pad + d] = shape[d] as u32;
+            p.perm[pad + d] = (pad + perm[d]) as u32;
+        }
+        Ok((KernelId::TransposeS8, StepParams::Transpose(p), one_operand(self.operand(cx.op, Some(x))?)))
+    }
+
+    /// The strided-slice step of a box of input `x`.
+    fn slice_step(&self, cx: &OpContext, x: usize, b: &[AxisBox]) -> Result<Compiled, CompileError> {
+        let shape = &self.tensor(x).shape;
+        let rank = shape.len();
+        if rank > SLICE_MAX_DIMS || b.len() != rank {
+            return Err(Self::bad(cx.op, format!("a slice of {rank} dimensions")));
+        }
+        let pad = SLICE_MAX_DIMS - rank;
+        let mut p = SliceParams {
+            input: [1; SLICE_MAX_DIMS],
+            output: [1; SLICE_MAX_DIMS],
+            begin: [0; SLICE_MAX_DIMS],
+            stride: [1; SLICE_MAX_DIMS],
+        };
+        for d in 0..rank {
+            p.input[pad + d] = shape[d] as u32;
+            p.output[pad + d] = b[d].count as u32;
+            p.begin[pad + d] = b[d].begin as u32;
+            p.stride[pad + d] = b[d].stride as i32;
+        }
+        Ok((KernelId::StridedSliceS8, StepParams::Slice(p), one_operand(self.operand(cx.op, Some(x))?)))
+    }
+
+    /// STRIDED_SLICE: TFLite's start/stop rules resolved to a box on the host.
+    fn strided_slice(&mut self, cx: &OpContext, o: StridedSliceOptions) -> Result<Compiled, CompileError> {
+        let x = cx.need(0)?;
+        let begin = self.constant_input(cx, 1, "begin")?;
+        let end = self.constant_input(cx, 2, "end")?;
+        let strides = self.constant_input(cx, 3, "strides")?;
+        let b =
+            strided_slice_box(&self.tensor(x).shape, &begin, &end, &strides, &o).map_err(|e| Self::bad(cx.op, e))?;
+        self.slice_step(cx, x, &b)
+    }
+
+    /// SLICE: `size` elements from `begin` per dimension.
+    fn slice(&mut self, cx: &OpContext) -> Result<Compiled, CompileError> {
+        let x = cx.need(0)?;
+        let begin = self.constant_input(cx, 1, "begin")?;
+        let size = self.constant_input(cx, 2, "size")?;
+        let b = slice_box(&self.tensor(x).shape, &begin, &size).map_err(|e| Self::bad(cx.op, e))?;
+        self.slice_step(cx, x, &b)
+    }
+
+    /// SPLIT and SPLIT_V: one strided-slice step per output, each taking its part along the axis (the outputs
+    /// share the input's quantisation, as TFLM requires).
+    fn split(&mut self, cx: &OpContext, data: usize, axis_input: usize) -> Result<Vec<Step>, CompileError> {
+        let x = cx.need(data)?;
+        let shape = self.tensor(x).shape.clone();
+        let axis = self.constant_input(cx, axis_input, "axis")?;
+        let axis = match axis.as_slice() {
+            [a] => resolve_axis(*a, shape.len()),
+            _ => None,
+        }
+        .ok_or_else(|| Self::bad(cx.op, format!("axis {axis:?} of a rank-{} input", shape.len())))?;
+        let mut steps = Vec::with_capacity(cx.operator.outputs.len());
+        let mut begin = 0;
+        for &out_t in &cx.operator.outputs {
+            if self.quant(cx.op, out_t)? != self.quant(cx.op, x)? {
+                return Err(Self::bad(cx.op, format!("output tensor {out_t} has another quantisation than the input")));
+            }
+            let count = self.tensor(out_t).shape.get(axis).copied().unwrap_or(0);
+            let b: Vec<AxisBox> = shape
+                .iter()
+                .enumerate()
+                .map(|(d, &n)| {
+                    let (start, count) = if d == axis { (begin, count) } else { (0, n) };
+                    AxisBox { begin: start, count, stride: 1, shrunk: false }
+                })
+                .collect();
+            begin += count;
+            let compiled = self.slice_step(cx, x, &b)?;
+            steps.push(self.finish(cx, out_t, compiled)?);
+        }
+        Ok(steps)
+    }
+
+    /// RESIZE_NEAREST_NEIGHBOR: the source row and column of every output row and column, with TFLite's float
+    /// arithmetic, as precomputed tables.
+    fn resize_nearest_neighbor(
+        &mut self,
+        cx: &OpContext,
+        o: ResizeNearestNeighborOptions,
+    ) -> Result<Compiled, CompileError> {
+        let x = cx.need(0)?;
+        let input = self.shape4(cx.op, x)?;
+        let output = self.shape4(cx.op, cx.out_t)?;
+        let nearest = |out_size: u32, in_size: u32| -> Vec<i32> {
+            let scale = if o.align_corners && out_size > 1 {
+                (in_size as f32 - 1.0) / (out_size as f32 - 1.0)
+            } else {
+                in_size as f32 / out_size as f32
+            };
+            let offset = if o.half_pixel_centers { 0.5f32 } else { 0.0 };
+            (0..out_size)
+                .map(|i| {
+                    let v = (i as f32 + offset) * scale;
+                    let v = if o.align_corners { v.round() as i32 } else { v.floor() as i32 };
+                    let v = v.min(in_size as i32 - 1);
+                    if o.half_pixel_centers {
+                        v.max(0)
+                    } else {
+                        v
+                    }
+                })
+                .collect()
+        };
+        let rows = nearest(output[1], input[1]);
+        let cols = nearest(output[2], input[2]);
+        let mut inputs = one_operand(self.operand(cx.op, Some(x))?);
+        inputs[1] = self.push_i32s(&rows);
+        inputs[2] = self.push_i32s(&cols);
+        let p = ResizeParams { input, output };
+        Ok((KernelId::ResizeNearestNeighborS8, StepParams::Resize(p), inputs))
+    }
+
+    /// CONV_2D and DEPTHWISE_CONV_2D: per-channel multipliers and shifts in the precomputed blob.
+    fn conv(&mut self, cx: &OpContext, kernel: KernelId) -> Result<Compiled, CompileError> {
+        let op = cx.op;
+        let (x, w) = (cx.need(0)?, cx.need(1)?);
+        let (in_scales, _) = self.quant(op, x)?;
+        let (w_scales, _) = self.quant(op, w)?;
+        let channels = self.shape4(op, cx.out_t)?[3] as usize;
+        let mut multipliers = Vec::with_capacity(channels);
+        let mut shifts = Vec::with_capacity(channels);
+        for c in 0..channels {
+            let ws = *w_scales.get(c).or(w_scales.first()).unwrap_or(&0.0);
+            let (m, s) = quantize_multiplier(in_scales[0] as f64 * ws as f64 / cx.out_scale() as f64);
+            multipliers.push(m);
+            shifts.push(s);
+        }
+        let p = conv_params(self.graph, cx.op_id)?;
+        let mut inputs = one_operand(self.operand(op, Some(x))?);
+        inputs[1] = self.operand(op, Some(w))?;
+        inputs[2] = self.operand(op, cx.input(2))?;
+        inputs[3] = self.push_i32s(&multipliers);
+        inputs[4] = self.push_i32s(&shifts);
+        Ok((kernel, StepParams::Conv(p), inputs))
+    }
+
+    /// FULLY_CONNECTED: per-tensor or per-channel requantisation.
+    fn fully_connected(&mut self, cx: &OpContext, o: FullyConnectedOptions) -> Result<Compiled, CompileError> {
+        let op = cx.op;
+        let out_scale = cx.out_scale();
+        let (x, w) = (cx.need(0)?, cx.need(1)?);
+        let (in_scales, in_zp) = self.quant(op, x)?;
+        let (w_scales, w_zp) = self.quant(op, w)?;
+        let w_shape = &self.tensor(w).shape;
+        let (units, depth) = (*w_shape.first().unwrap_or(&0) as u32, *w_shape.last().unwrap_or(&0) as u32);
+        let batches = (self.tensor(x).elements() as u32).checked_div(depth).unwrap_or(0);
+        let (multipliers, shifts): (Vec<i32>, Vec<i32>) = if w_scales.len() > 1 {
+            w_scales.iter().map(|&ws| quantize_multiplier(in_scales[0] as f64 * ws as f64 / out_scale as f64)).unzip()
+        } else {
+            // TFLite multiplies the two float scales before widening to double.
+            let product = (in_scales[0] * w_scales[0]) as f64;
+            let (m, s) = quantize_multiplier(product / out_scale as f64);
+            (vec![m], vec![s])
+        };
+        let (act_min, act_max) = activation_range_s8(o.activation, out_scale, cx.out_zp);
+        let mut inputs = one_operand(self.operand(op, Some(x))?);
+        inputs[1] = self.operand(op, Some(w))?;
+        inputs[2] = self.operand(op, cx.input(2))?;
+        inputs[3] = self.push_i32s(&multipliers);
+        inputs[4] = self.push_i32s(&shifts);
+        let p = FullyConnectedParams {
+            batches,
+            depth,
+            units,
+            input_offset: -in_zp,
+            filter_offset: -w_zp,
+            output_offset: cx.out_zp,
+            act_min,
+            act_max,
+        };
+        Ok((KernelId::FullyConnectedS8, StepParams::FullyConnected(p), inputs))
+    }
+
+    /// The parameters TFLite's ADD and SUB prepare (20 bits of headroom, both inputs rescaled to twice the
+    /// larger input scale).
+    fn add_params(&self, cx: &OpContext, activation: Activation) -> Result<(AddParams, usize, usize), CompileError> {
+        let op = cx.op;
+        let out_scale = cx.out_scale();
+        let (a, b) = (cx.need(0)?, cx.need(1)?);
+        let ((sa, za), (sb, zb)) = (self.quant(op, a)?, self.quant(op, b)?);
+        let left_shift = 20;
+        let twice_max = 2.0 * sa[0].max(sb[0]) as f64;
+        let (m1, s1) = quantize_multiplier(sa[0] as f64 / twice_max);
+        let (m2, s2) = quantize_multiplier(sb[0] as f64 / twice_max);
+        let (mo, so) = quantize_multiplier(twice_max / ((1 << left_shift) as f64 * out_scale as f64));
+        let (act_min, act_max) = activation_range_s8(activation, out_scale, cx.out_zp);
+        let p = AddParams {
+            input1: self.shape4(op, a)?,
+            input2: self.shape4(op, b)?,
+            output: self.shape4(op, cx.out_t)?,
+            left_shift,
+            input1_offset: -za,
+            input1_multiplier: m1,
+            input1_shift: s1,
+            input2_offset: -zb,
+            input2_multiplier: m2,
+            input2_shift: s2,
+            output_multiplier: mo,
+            output_shift: so,
+            output_offset: cx.out_zp,
+            act_min,
+            act_max,
+        };
+        Ok((p, a, b))
+    }
+
+    /// ADD and SUB with broadcasting.
+    fn add(&mut self, cx: &OpContext, activation: Activation, kernel: KernelId) -> Result<Compiled, CompileError> {
+        let (p, a, b) = self.add_params(cx, activation)?;
+        let mut inputs = one_operand(self.operand(cx.op, Some(a))?);
+        inputs[1] = self.operand(cx.op, Some(b))?;
+        Ok((kernel, StepParams::Add(p), inputs))
+    }
+
+    /// AVERAGE_POOL_2D and MAX_POOL_2D.
+    fn pool(&mut self, cx: &OpContext, o: Pool2dOptions, kernel: KernelId) -> Result<Compiled, CompileError> {
+        let op = cx.op;
+        let x = cx.need(0)?;
+        let in_shape = self.shape4(op, x)?;
+        let out_shape = self.shape4(op, cx.out_t)?;
+        let (act_min, act_max) = activation_range_s8(o.activation, cx.out_scale(), cx.out_zp);
+        let p = PoolParams {
+            input: in_shape,
+            output: out_shape,
+            filter_h: o.filter_h as u32,
+            filter_w: o.filter_w as u32,
+            stride_h: o.stride_h as u32,
+            stride_w: o.stride_w as u32,
+            pad_h: padding(o.padding, in_shape[1], out_shape[1], o.filter_h as u32, o.stride_h as u32, 1),
+            pad_w: padding(o.padding, in_shape[2], out_shape[2], o.filter_w as u32, o.stride_w as u32, 1),
+            act_min,
+            act_max,
+        };
+        Ok((kernel, StepParams::Pool(p), one_operand(self.operand(op, Some(x))?)))
+    }
+
+    /// MEAN over height and width of a 4-D tensor.
+    fn mean(&mut self, cx: &OpContext) -> Result<Compiled, CompileError> {
+        let op = cx.op;
+        let x = cx.need(0)?;
+        let axes = self.constant_i32s(op, cx.need(1)?)?;
+        let mut sorted = axes.clone();
+        sorted.sort_unstable();
+        if self.tensor(x).shape.len() != 4 || sorted != [1, 2] {
+            return Err(Self::bad(op, format!("MEAN over axes {axes:?} of a non-4-D tensor is not implemented")));
+        }
+        let (in_scales, in_zp) = self.quant(op, x)?;
+        let (multiplier, shift) = quantize_multiplier(in_scales[0] as f64 / cx.out_scale() as f64);
+        let p = MeanParams {
+            input: self.shape4(op, x)?,
+            input_zero_point: in_zp,
+            output_zero_point: cx.out_zp,
+            multiplier,
+            shift,
+        };
+        Ok((KernelId::MeanS8, StepParams::Mean(p), one_operand(self.operand(op, Some(x))?)))
+    }
+
+    /// SOFTMAX over the last dimension.
+    fn softmax(&mut self, cx: &OpContext, o: SoftmaxOptions) -> Result<Compiled, CompileError> {
+        let op = cx.op;
+        let x = cx.need(0)?;
+        let (in_scales, _) = self.quant(op, x)?;
+        let real = (o.beta as f64 * in_scales[0] as f64 * (1i64 << 26) as f64).min((1i64 << 31) as f64 - 1.0);
+        let (input_multiplier, input_left_shift) = quantize_multiplier(real);
+        if !(0..=30).contains(&input_left_shift) || input_multiplier <= 0 {
+            return Err(Self::bad(op, "SOFTMAX input scale times beta is outside the kernel's range"));
+        }
+        if *self.tensor(x).shape.last().unwrap_or(&0) >= 1 << 12 {
+            return Err(Self::bad(op, "SOFTMAX over 4096 or more values overflows the kernel's Q12 sum"));
+        }
+        let max_input_rescaled = 31.0 * (1i64 << 26) as f64 / (1i64 << input_left_shift) as f64;
+        let p = SoftmaxParams {
+            depth: *self.tensor(x).shape.last().unwrap_or(&0) as u32,
+            input_multiplier,
+            input_left_shift,
+            diff_min: -(max_input_rescaled.floor() as i32),
+        };
+        Ok((KernelId::SoftmaxS8, StepParams::Softmax(p), one_operand(self.operand(op, Some(x))?)))
+    }
+
+    /// MUL with broadcasting.
+    fn mul(&mut self, cx: &OpContext, activation: Activation) -> Result<Compiled, CompileError> {
+        let op = cx.op;
+        let (a, b) = (cx.need(0)?, cx.need(1)?);
+        let ((sa, za), (sb, zb)) = (self.quant(op, a)?, self.quant(op, b)?);
+        let (multiplier, shift) = quantize_multiplier(sa[0] as f64 * sb[0] as f64 / cx.out_scale() as f64);
+        let (act_min, act_max) = activation_range_s8(activation, cx.out_scale(), cx.out_zp);
+        let mut inputs = one_operand(self.operand(op, Some(a))?);
+        inputs[1] = self.operand(op, Some(b))?;
+        let p = MulParams {
+            input1: self.shape4(op, a)?,
+            input2: self.shape4(op, b)?,
+            output: self.shape4(op, cx.out_t)?,
+            input1_offset: -za,
+            input2_offset: -zb,
+            output_offset: cx.out_zp,
+            multiplier,
+            shift,
+            act_min,
+            act_max,
+        };
+        Ok((KernelId::MulS8, StepParams::Mul(p), inputs))
+    }
+
+    /// PAD and PADV2 (the padding value of PADV2 from its constant third input).
+    fn pad(&mut self, cx: &OpContext, v2: bool) -> Result<Compiled, CompileError> {
+        let op = cx.op;
+        let x = cx.need(0)?;
+        let pads = self.constant_i32s(op, cx.need(1)?)?;
+        let rank = self.tensor(x).shape.len();
+        if pads.len() != 2 * rank || rank > 4 || pads.iter().any(|&v| v < 0) {
+            return Err(Self::bad(op, format!("paddings {pads:?} do not fit a rank-{rank} input")));
+        }
+        let mut before = [0u32; 4];
+        for d in 0..rank {
+            before[4 - rank + d] = pads[2 * d] as u32;
+        }
+        let value = cx
+            .input(2)
+            .filter(|_| v2)
+            .and_then(|v| self.tensor(v).data.and_then(|d| d.first()))
+            .map_or(cx.out_zp, |&b| b as i8 as i32);
+        let p = PadParams { input: self.shape4(op, x)?, output: self.shape4(op, cx.out_t)?, before, value };
+        Ok((KernelId::PadS8, StepParams::Pad(p), one_operand(self.operand(op, Some(x))?)))
+    }
+
+    /// CONCATENATION of up to four inputs that share the output's quantisation.
+    fn concatenation(&mut self, cx: &OpContext, o: ConcatenationOptions) -> Result<Compiled, CompileError> {
+        let op = cx.op;
+        let parts: Vec<usize> = cx.operator.inputs.iter().flatten().copied().collect();
+        let out_shape = self.tensor(cx.out_t).shape.clone();
+        let rank = out_shape.len() as i32;
+        let axis = if o.axis < 0 { o.axis + rank } else { o.axis };
+        if parts.len() > 4 || !(0..rank).contains(&axis) {
+            return Err(Self::bad(op, format!("CONCATENATION of {} inputs on axis {}", parts.len(), o.axis)));
+        }
+        let outer: usize = out_shape[..axis as usize].iter().product();
+        let mut chunks = [0u32; 4];
+        let mut inputs = [Operand::Unused; MAX_OPERANDS];
+        for (k, &t) in parts.iter().enumerate() {
+            if self.quant(op, t)? != (cx.out_scales.clone(), cx.out_zp) {
+                return Err(Self::bad(op, "CONCATENATION of inputs with another quantisation than the output"));
+            }
+            chunks[k] = (self.tensor(t).elements() / outer.max(1)) as u32;
+            inputs[k] = self.operand(op, Some(t))?;
+        }
+        let p = ConcatParams { outer: outer as u32, chunks, count: parts.len() as u32 };
+        Ok((KernelId::ConcatS8, StepParams::Concat(p), inputs))
+    }
+
+    /// HARD_SWISH, with TFLite's 16-bit multipliers.
+    fn hard_swish(&mut self, cx: &OpContext) -> Result<Compiled, CompileError> {
+        let op = cx.op;
+        let x = cx.need(0)?;
+        let (in_scales, in_zp) = self.quant(op, x)?;
+        // TFLite prepares these in float, then widens to double.
+        let hires_input_scale = (1.0f32 / 128.0) * in_scales[0];
+        let reluish_scale = 3.0f32 / 32768.0;
+        let (out_m, out_e) = quantize_multiplier((hires_input_scale / cx.out_scale()) as f64);
+        let (relu_m, relu_e) = quantize_multiplier((hires_input_scale / reluish_scale) as f64);
+        if !(-15..=0).contains(&out_e) || !(-15..=15).contains(&relu_e) {
+            return Err(Self::bad(op, "HARD_SWISH output scale too small for the reference recipe"));
+        }
+        let p = HardSwishParams {
+            input_zero_point: in_zp,
+            output_zero_point: cx.out_zp,
+            reluish_multiplier_fixedpoint_int16: downscale_to_int16(relu_m),
+            reluish_multiplier_exponent: relu_e,
+            output_multiplier_fixedpoint_int16: downscale_to_int16(out_m),
+            output_multiplier_exponent: out_e,
+        };
+        Ok((KernelId::HardSwishS8, StepParams::HardSwish(p), one_operand(self.operand(op, Some(x))?)))
+    }
+
+    /// LOGISTIC and TANH: the input rescaled to Q4.27 (both kernels prepare the same way).
+    fn logistic(&mut self, cx: &OpContext, kernel: KernelId) -> Result<Compiled, CompileError> {
+        let op = cx.op;
+        let x = cx.need(0)?;
+        let (in_scales, in_zp) = self.quant(op, x)?;
+        let (input_multiplier, input_left_shift) = quantize_multiplier(in_scales[0] as f64 * (1i64 << (31 - 4)) as f64);
+        let radius = 15.0 * (1i64 << 27) as f64 / 2f64.powi(input_left_shift);
+        let p = LogisticParams {
+            input_zero_point: in_zp,
+            input_range_radius: radius.floor() as i32,
+            input_multiplier,
+            input_left_shift,
+        };
+        let params = if kernel == KernelId::TanhS8 { StepParams::Tanh(p) } else { StepParams::Logistic(p) };
+        Ok((kernel, params, one_operand(self.operand(op, Some(x))?)))
+    }
+
+    /// QUANTIZE from int8 to int8.
+    fn quantize(&mut self, cx: &OpContext) -> Result<Compiled, CompileError> {
+        let op = cx.op;
+        let x = cx.need(0)?;
+        if self.tensor(x).dtype != DType::Int8 {
+            return Err(Self::bad(op, "QUANTIZE is only implemented from int8 to int8"));
+        }
+        let (in_scales, in_zp) = self.quant(op, x)?;
+        let (multiplier, shift) = quantize_multiplier(in_scales[0] as f64 / cx.out_scale() as f64);
+        let p = QuantizeParams { input_zero_point: in_zp, output_zero_point: cx.out_zp, multiplier, shift };
+        Ok((KernelId::QuantizeS8, StepParams::Quantize(p), one_operand(self.operand(op, Some(x))?)))
+    }
+
+    /// RESHAPE: a byte copy.
+    fn reshape(&mut self, cx: &OpContext) -> Result<Compiled, CompileError> {
+        Ok((KernelId::CopyS8, StepParams::NoParams, one_operand(self.operand(cx.op, Some(cx.need(0)?))?)))
     }
 }
 
@@ -621,14 +951,15 @@ pub fn compile_checked(
     let mut compiler = Compiler { graph, offsets, precomputed: Vec::new() };
     let mut steps = Vec::with_capacity(schedule.len());
     for (&op, &variant) in schedule.iter().zip(&plan.kernels) {
-        let mut step = compiler.step(op)?;
-        step.variant = variant.to_kernels();
-        // The reference kernels use no arena scratch (TFLM's MEAN scratch is reserved in the plan, unused);
-        // the optimized ones get the buffer the lowering sized for them.
-        if variant == KernelVariant::Optimized {
-            step.scratch = scratch[op.0 as usize];
+        for mut step in compiler.steps(op)? {
+            step.variant = variant.to_kernels();
+            // The reference kernels use no arena scratch (TFLM's MEAN scratch is reserved in the plan, unused);
+            // the optimized ones get the buffer the lowering sized for them.
+            if variant == KernelVariant::Optimized {
+                step.scratch = scratch[op.0 as usize];
+            }
+            steps.push(step);
         }
-        steps.push(step);
     }
     let model = graph.model();
     let slices =

@@ -21,7 +21,7 @@ fn broadcast_offset(idx: [usize; 4], dims: [u32; 4]) -> usize {
 }
 
 /// Apply `f` to every pair of int8 inputs of a 4-D broadcasting binary op, writing the output in order.
-fn broadcast_binary(
+pub(crate) fn broadcast_binary(
     kernel: &'static str,
     shapes: [[u32; 4]; 3],
     a: &[u8],

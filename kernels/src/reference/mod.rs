@@ -3,6 +3,8 @@
 //! Activations and weights are passed as raw bytes (`u8`, reinterpreted as `i8`), 32-bit constants as
 //! little-endian bytes, so no slice ever needs alignment. Every kernel checks the lengths it is given.
 
+pub mod activation_s8;
+pub mod binary_s8;
 pub mod conv2d_s8;
 pub mod elementwise_s8;
 pub mod fully_connected_s8;
@@ -10,7 +12,11 @@ pub mod hard_swish_s8;
 pub mod logistic_s8;
 pub mod pool2d_s8;
 pub mod reduce_s8;
+pub mod resize_s8;
+pub mod slice_s8;
 pub mod softmax_s8;
+pub mod tanh_s8;
+pub mod transpose_s8;
 
 /// Read the `i`-th little-endian `i32` of `bytes`.
 pub(crate) fn le_i32(bytes: &[u8], i: usize) -> i32 {

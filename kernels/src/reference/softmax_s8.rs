@@ -11,7 +11,7 @@ pub fn softmax_s8_scratch_bytes(_params: &SoftmaxParams) -> usize {
 }
 
 /// `x * 2^exponent`, saturating (for `exponent > 0`) or rounding (for `exponent < 0`).
-fn saturating_rounding_mul_by_pot(x: i32, exponent: i32) -> i32 {
+pub(crate) fn saturating_rounding_mul_by_pot(x: i32, exponent: i32) -> i32 {
     if exponent > 0 {
         let threshold = (1i32 << (31 - exponent)) - 1;
         if x > threshold {

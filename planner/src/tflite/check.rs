@@ -4,8 +4,10 @@
 //! the tensor or the limit.
 
 use super::error::ReadError;
+use super::geometry::{box_shape, constant_i32s, permutation, resolve_axis, slice_box, strided_slice_box};
 use super::model::{DType, Model, OpKind, Operator, Padding, Tensor};
 use crate::limits::{check, MAX_ARENA_BYTES, MAX_BUFFERS};
+use arenaplan_kernels::program::{SLICE_MAX_DIMS, TRANSPOSE_MAX_DIMS};
 
 /// Check a model read from a file (its size is checked before reading): limits first (cheap, and they bound the rest), then every tensor's
 /// quantisation, then every operator's shapes.
@@ -141,6 +143,10 @@ fn check_shapes(model: &Model<'_>, op: &Operator) -> Result<(), ReadError> {
             None => Ok(()),
         }
     };
+    // A constant INT32 input (permutation, begin, end, strides, sizes, axis).
+    let constant = |t: &Tensor<'_>, role: &str| -> Result<Vec<i32>, ReadError> {
+        constant_i32s(t).ok_or_else(|| bad(format!("{role} tensor {} is not a constant INT32 tensor", t.index)))
+    };
     let window = |padding, input, filter, stride, dilation, axis: &str| {
         window_out(padding, input, filter, stride, dilation)
             .ok_or_else(|| bad(format!("the {axis} window (size {filter}, dilation {dilation}) is empty or too large")))
@@ -223,10 +229,98 @@ fn check_shapes(model: &Model<'_>, op: &Operator) -> Result<(), ReadError> {
             }
             expect_shape(&need(0)?.shape.iter().map(|&d| d as u64).collect::<Vec<_>>())
         }
-        OpKind::Logistic | OpKind::HardSwish | OpKind::Quantize | OpKind::Dequantize | OpKind::Relu | OpKind::Relu6 => {
-            expect_shape(&need(0)?.shape.iter().map(|&d| d as u64).collect::<Vec<_>>())
+        OpKind::Logistic
+        | OpKind::HardSwish
+        | OpKind::Quantize
+        | OpKind::Dequantize
+        | OpKind::Relu
+        | OpKind::Relu6
+        | OpKind::LeakyRelu { .. }
+        | OpKind::Tanh => expect_shape(&need(0)?.shape.iter().map(|&d| d as u64).collect::<Vec<_>>()),
+        OpKind::Sub { .. } | OpKind::Maximum | OpKind::Minimum => {
+            let (a, b) = (need(0)?, need(1)?);
+            if a.shape.len() > 4 || b.shape.len() > 4 {
+                return Err(bad("inputs of more than 4 dimensions".to_owned()));
+            }
+            let shape = broadcast(&a.shape, &b.shape)
+                .ok_or_else(|| bad(format!("input shapes {:?} and {:?} do not broadcast", a.shape, b.shape)))?;
+            expect_shape(&shape.iter().map(|&d| d as u64).collect::<Vec<_>>())
         }
-        OpKind::Reshape => {
+        OpKind::Transpose => {
+            let x = need(0)?;
+            let perm = constant(need(1)?, "permutation")?;
+            if x.shape.len() > TRANSPOSE_MAX_DIMS {
+                return Err(bad(format!("input of {} dimensions (at most {TRANSPOSE_MAX_DIMS})", x.shape.len())));
+            }
+            let perm = permutation(&perm, x.shape.len()).map_err(bad)?;
+            expect_shape(&perm.iter().map(|&a| x.shape[a] as u64).collect::<Vec<_>>())
+        }
+        OpKind::StridedSlice(o) => {
+            let x = need(0)?;
+            let (begin, end) = (constant(need(1)?, "begin")?, constant(need(2)?, "end")?);
+            let strides = constant(need(3)?, "strides")?;
+            if x.shape.len() > SLICE_MAX_DIMS {
+                return Err(bad(format!("input of {} dimensions (at most {SLICE_MAX_DIMS})", x.shape.len())));
+            }
+            let b = strided_slice_box(&x.shape, &begin, &end, &strides, o).map_err(bad)?;
+            expect_shape(&box_shape(&b).iter().map(|&d| d as u64).collect::<Vec<_>>())
+        }
+        OpKind::Slice => {
+            let x = need(0)?;
+            let (begin, size) = (constant(need(1)?, "begin")?, constant(need(2)?, "size")?);
+            if x.shape.len() > SLICE_MAX_DIMS {
+                return Err(bad(format!("input of {} dimensions (at most {SLICE_MAX_DIMS})", x.shape.len())));
+            }
+            let b = slice_box(&x.shape, &begin, &size).map_err(bad)?;
+            expect_shape(&box_shape(&b).iter().map(|&d| d as u64).collect::<Vec<_>>())
+        }
+        OpKind::Split { num_splits } | OpKind::SplitV { num_splits } => {
+            let is_split = matches!(op.kind, OpKind::Split { .. });
+            let (x, axis) = if is_split { (need(1)?, need(0)?) } else { (need(0)?, need(2)?) };
+            let axis = constant(axis, "axis")?;
+            let rank = x.shape.len();
+            let axis = match axis.as_slice() {
+                [a] => resolve_axis(*a, rank),
+                _ => None,
+            }
+            .ok_or_else(|| bad(format!("axis {axis:?} of a rank-{rank} input")))?;
+            if rank > SLICE_MAX_DIMS || op.outputs.len() != *num_splits as usize {
+                return Err(bad(format!(
+                    "{} outputs for {num_splits} splits of a rank-{rank} input",
+                    op.outputs.len()
+                )));
+            }
+            let mut along = 0u64;
+            for &t in &op.outputs {
+                let part = &model.tensors[t];
+                let fits = part.shape.len() == rank
+                    && part.shape.iter().zip(&x.shape).enumerate().all(|(d, (p, q))| d == axis || p == q);
+                if !fits {
+                    return Err(bad(format!(
+                        "output tensor {t} of shape {:?} does not fit input {:?}",
+                        part.shape, x.shape
+                    )));
+                }
+                if is_split && (part.shape[axis] as u64) * (*num_splits as u64) != x.shape[axis] as u64 {
+                    return Err(bad(format!("{num_splits} equal splits of {} elements", x.shape[axis])));
+                }
+                along += part.shape[axis] as u64;
+            }
+            if along != x.shape[axis] as u64 {
+                return Err(bad(format!("outputs sum to {along} along axis {axis}, the input has {}", x.shape[axis])));
+            }
+            Ok(())
+        }
+        OpKind::ResizeNearestNeighbor(_) => {
+            let [n, _, _, c] = rank4(need(0)?, "input")?;
+            let size = constant(need(1)?, "size")?;
+            let [h, w] = <[i32; 2]>::try_from(size.as_slice())
+                .ok()
+                .filter(|s| s.iter().all(|&v| v > 0))
+                .ok_or_else(|| bad(format!("output size {size:?} is not two positive values")))?;
+            expect_shape(&[n as u64, h as u64, w as u64, c as u64])
+        }
+        OpKind::Reshape | OpKind::Squeeze | OpKind::ExpandDims => {
             let x = need(0)?;
             if x.elements() != out.elements() {
                 return Err(bad(format!("reshapes {} elements into {}", x.elements(), out.elements())));

@@ -3,12 +3,14 @@
 mod check;
 mod error;
 mod flatbuf;
+pub(crate) mod geometry;
 mod model;
 mod read;
 
 pub use error::ReadError;
 pub use model::{
     Activation, ConcatenationOptions, Conv2dOptions, DType, DepthwiseConv2dOptions, FullyConnectedOptions, Metadata,
-    Model, OpKind, Operator, Padding, Pool2dOptions, Quantization, ReducerOptions, SoftmaxOptions, Tensor,
+    Model, OpKind, Operator, Padding, Pool2dOptions, Quantization, ReducerOptions, ResizeNearestNeighborOptions,
+    SoftmaxOptions, StridedSliceOptions, Tensor,
 };
 pub use read::read_model;

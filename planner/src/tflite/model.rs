@@ -211,6 +211,32 @@ pub struct SoftmaxOptions {
     pub beta: f32,
 }
 
+/// Options of STRIDED_SLICE (bit `d` of a mask concerns dimension `d`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StridedSliceOptions {
+    /// Dimensions whose begin index is ignored (the slice starts at the edge).
+    pub begin_mask: i32,
+    /// Dimensions whose end index is ignored (the slice runs to the edge).
+    pub end_mask: i32,
+    /// The ellipsis dimension (not supported by the kernels when set).
+    pub ellipsis_mask: i32,
+    /// New dimensions of size 1 (not supported by the kernels when set).
+    pub new_axis_mask: i32,
+    /// Dimensions taken at one index and removed from the output.
+    pub shrink_axis_mask: i32,
+    /// Whether `end` is relative to `begin`.
+    pub offset: bool,
+}
+
+/// Options of RESIZE_NEAREST_NEIGHBOR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ResizeNearestNeighborOptions {
+    /// Corners of input and output aligned.
+    pub align_corners: bool,
+    /// Pixel centres at half-integer coordinates.
+    pub half_pixel_centers: bool,
+}
+
 /// A supported operator with its options.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum OpKind {
@@ -258,6 +284,44 @@ pub enum OpKind {
     Relu,
     /// RELU6.
     Relu6,
+    /// TRANSPOSE (the permutation is its second, constant input).
+    Transpose,
+    /// LEAKY_RELU.
+    LeakyRelu {
+        /// Slope below zero.
+        alpha: f32,
+    },
+    /// TANH.
+    Tanh,
+    /// SUB.
+    Sub {
+        /// Fused activation.
+        activation: Activation,
+    },
+    /// MAXIMUM.
+    Maximum,
+    /// MINIMUM.
+    Minimum,
+    /// STRIDED_SLICE (begin, end and strides are constant inputs 1 to 3).
+    StridedSlice(StridedSliceOptions),
+    /// SLICE (begin and size are constant inputs 1 and 2).
+    Slice,
+    /// SPLIT (the axis is constant input 0, the data input 1).
+    Split {
+        /// Number of outputs.
+        num_splits: i32,
+    },
+    /// SPLIT_V (data, sizes, axis).
+    SplitV {
+        /// Number of outputs.
+        num_splits: i32,
+    },
+    /// SQUEEZE.
+    Squeeze,
+    /// EXPAND_DIMS.
+    ExpandDims,
+    /// RESIZE_NEAREST_NEIGHBOR (the output size is constant input 1).
+    ResizeNearestNeighbor(ResizeNearestNeighborOptions),
 }
 
 impl OpKind {
@@ -283,6 +347,19 @@ impl OpKind {
             OpKind::Dequantize => "DEQUANTIZE",
             OpKind::Relu => "RELU",
             OpKind::Relu6 => "RELU6",
+            OpKind::Transpose => "TRANSPOSE",
+            OpKind::LeakyRelu { .. } => "LEAKY_RELU",
+            OpKind::Tanh => "TANH",
+            OpKind::Sub { .. } => "SUB",
+            OpKind::Maximum => "MAXIMUM",
+            OpKind::Minimum => "MINIMUM",
+            OpKind::StridedSlice(_) => "STRIDED_SLICE",
+            OpKind::Slice => "SLICE",
+            OpKind::Split { .. } => "SPLIT",
+            OpKind::SplitV { .. } => "SPLIT_V",
+            OpKind::Squeeze => "SQUEEZE",
+            OpKind::ExpandDims => "EXPAND_DIMS",
+            OpKind::ResizeNearestNeighbor(_) => "RESIZE_NEAREST_NEIGHBOR",
         }
     }
 }

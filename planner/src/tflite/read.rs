@@ -30,9 +30,23 @@ fn builtin_name(code: i32) -> &'static str {
         34 => "PAD",
         39 => "TRANSPOSE",
         40 => "MEAN",
+        41 => "SUB",
+        42 => "DIV",
         43 => "SQUEEZE",
         45 => "STRIDED_SLICE",
+        49 => "SPLIT",
+        54 => "PRELU",
+        55 => "MAXIMUM",
+        57 => "MINIMUM",
         60 => "PADV2",
+        65 => "SLICE",
+        67 => "TRANSPOSE_CONV",
+        70 => "EXPAND_DIMS",
+        83 => "PACK",
+        88 => "UNPACK",
+        97 => "RESIZE_NEAREST_NEIGHBOR",
+        98 => "LEAKY_RELU",
+        102 => "SPLIT_V",
         114 => "QUANTIZE",
         117 => "HARD_SWISH",
         _ => "an unknown operator",
@@ -136,6 +150,41 @@ fn op_kind<'a>(code: i32, options: Option<Table<'a>>, op_index: usize) -> Result
         6 => OpKind::Dequantize,
         19 => OpKind::Relu,
         21 => OpKind::Relu6,
+        39 => OpKind::Transpose,
+        98 => {
+            let alpha = options.map(|o| o.f32(0, 0.0, W)).transpose()?.unwrap_or(0.0);
+            if !alpha.is_finite() {
+                return Err(ReadError::BadOptions {
+                    op_index,
+                    what: format!("LEAKY_RELU alpha {alpha} is not finite"),
+                });
+            }
+            OpKind::LeakyRelu { alpha }
+        }
+        28 => OpKind::Tanh,
+        41 => OpKind::Sub { activation: act_at(options, 0)? },
+        55 => OpKind::Maximum,
+        57 => OpKind::Minimum,
+        45 => {
+            let mask = |id| options.map(|o| o.i32(id, 0, W)).transpose().map(|v| v.unwrap_or(0));
+            OpKind::StridedSlice(StridedSliceOptions {
+                begin_mask: mask(0)?,
+                end_mask: mask(1)?,
+                ellipsis_mask: mask(2)?,
+                new_axis_mask: mask(3)?,
+                shrink_axis_mask: mask(4)?,
+                offset: options.map(|o| o.bool(5, W)).transpose()?.unwrap_or(false),
+            })
+        }
+        65 => OpKind::Slice,
+        49 => OpKind::Split { num_splits: options.map(|o| o.i32(0, 0, W)).transpose()?.unwrap_or(0) },
+        102 => OpKind::SplitV { num_splits: options.map(|o| o.i32(0, 0, W)).transpose()?.unwrap_or(0) },
+        43 => OpKind::Squeeze,
+        70 => OpKind::ExpandDims,
+        97 => OpKind::ResizeNearestNeighbor(ResizeNearestNeighborOptions {
+            align_corners: options.map(|o| o.bool(0, W)).transpose()?.unwrap_or(false),
+            half_pixel_centers: options.map(|o| o.bool(1, W)).transpose()?.unwrap_or(false),
+        }),
         code => return Err(ReadError::UnsupportedOp { op_index, code, name: builtin_name(code).to_owned() }),
     })
 }
