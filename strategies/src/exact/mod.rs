@@ -13,9 +13,12 @@
 //! running lower bound is minimised by asking the decision search ([`search`]) "does it fit in C?": first at
 //! the lower bound, then by bisection between the proven bound and the best packing found. Every decision runs
 //! the static orders in turn (round robin) with node limits that double, as MiniMalloc does, plus seeded random
-//! orders (restarts), so a lucky order answers fast. Our addition to MiniMalloc's rules is the point rules
-//! ([`search::Search::with_points`]): where a section has no slack left, its lowest free point must be covered,
-//! which makes zero-slack instances a tiling search. At the time limit it returns the best packing found
+//! orders (restarts), so a lucky order answers fast. Our additions to MiniMalloc's rules: the point rules
+//! ([`search::Search::with_points`]: where a section has no slack left, its lowest free point must be covered,
+//! which makes zero-slack instances a tiling search), the wells rule ([`Rules::wells`]: every tight section must
+//! stay fillable by buffers that fit inside the well of floors around it, and every tight plateau between higher
+//! floors must be spanned exactly by disjoint lifetimes), symmetry breaking between identical buffers, and the
+//! time sweep for zero-slack parts ([`sweep`], off by default). At the time limit it returns the best packing found
 //! (polished by hill climbing in the last tenth of the time) with the bound proven so far ([`Status::Feasible`],
 //! `lower_bound_bytes` = that bound).
 
@@ -203,7 +206,7 @@ pub struct ExactPacker {
 }
 
 impl Default for ExactPacker {
-    /// Warm start from `best-of`; every rule on; four configurations: MiniMalloc's `WAT` and `TAW` orders, each
+    /// Warm start from `best-of`; the rules of [`Rules::DEFAULT`]; four configurations: MiniMalloc's `WAT` and `TAW` orders, each
     /// with both point rules (on zero-slack instances the search time is heavy-tailed, and diverse restarts pay).
     fn default() -> Self {
         ExactPacker {
@@ -214,7 +217,7 @@ impl Default for ExactPacker {
                 (Preorder::Taw, PointRule::Fewest),
                 (Preorder::Wat, PointRule::Earliest),
             ],
-            rules: Rules::ALL,
+            rules: Rules::DEFAULT,
             polish_iterations: 2_000,
             minimise_within_capacity: false,
             progress: Progress::Off,
@@ -224,12 +227,12 @@ impl Default for ExactPacker {
 }
 
 impl ExactPacker {
-    /// MiniMalloc's own search: its three orders, its rules only (no point rules, time sweep or symmetry
+    /// MiniMalloc's own search: its three orders, its rules only (no point rules, wells, time sweep or symmetry
     /// breaking).
     pub fn minimalloc() -> Self {
         ExactPacker {
             configs: Preorder::ALL.iter().map(|&p| (p, PointRule::Off)).collect(),
-            rules: Rules { points: false, sweep: false, hole_sums: false, symmetry: false, ..Rules::ALL },
+            rules: Rules { points: false, wells: false, sweep: false, hole_sums: false, symmetry: false, ..Rules::ALL },
             polish_iterations: 0,
             ..ExactPacker::default()
         }

@@ -42,6 +42,8 @@ pub struct Instance {
     section_buffers: Vec<Vec<usize>>,
     /// Buffers alive at a common step with each buffer.
     overlaps: Vec<Vec<usize>>,
+    /// Buffers whose lifetime starts in each section.
+    starting: Vec<Vec<usize>>,
 }
 
 impl Instance {
@@ -65,7 +67,12 @@ impl Instance {
             overlaps[i].push(j);
             overlaps[j].push(i);
         }
+        let mut starting = vec![Vec::new(); section_buffers.len()];
+        for (i, &(lo, _)) in sections_of.iter().enumerate() {
+            starting[lo].push(i);
+        }
         Instance {
+            starting,
             size: b.iter().map(|x| x.size_bytes).collect(),
             align: b.iter().map(|x| x.align_bytes.max(1)).collect(),
             sections_of,
@@ -213,6 +220,11 @@ impl Rules {
         restarts: true,
     };
 
+    /// The default of [`super::ExactPacker`]: every rule but the time sweep (and its hole sums), which on the
+    /// generated perfect packings spent the restarts' node budget without finding packings the bottom-up search
+    /// missed.
+    pub const DEFAULT: Rules = Rules { sweep: false, hole_sums: false, ..Rules::ALL };
+
     /// Every rule off: plain depth-first search over canonical packings.
     pub const NONE: Rules = Rules {
         inference: false,
@@ -300,7 +312,7 @@ impl Rules {
 
 impl Default for Rules {
     fn default() -> Self {
-        Rules::ALL
+        Rules::DEFAULT
     }
 }
 
@@ -344,6 +356,8 @@ pub struct Search<'a> {
     well_left: Vec<usize>,
     well_right: Vec<usize>,
     well_stack: Vec<usize>,
+    /// Scratch space of the plateau cover: section boundaries reachable by disjoint lifetimes.
+    reach: Vec<bool>,
 }
 
 impl<'a> Search<'a> {
@@ -385,6 +399,7 @@ impl<'a> Search<'a> {
             well_left: vec![0; inst.section_count()],
             well_right: vec![0; inst.section_count()],
             well_stack: Vec::with_capacity(inst.section_count()),
+            reach: vec![false; inst.section_count() + 1],
         }
     }
 
@@ -577,21 +592,71 @@ impl<'a> Search<'a> {
             self.well_stack.push(s);
         }
         let inst = self.inst;
-        (lo..hi).all(|s| {
+        let tight = |s: usize| self.total[s] > 0 && floor[s] + self.total[s] == self.capacity;
+        let fits = |j: usize, f: u64| f % inst.align[j] == 0 && f + inst.size[j] <= self.capacity;
+        let wall = |t: usize| if t < lo || t >= hi { self.capacity } else { floor[t].min(self.capacity) };
+        let coverable = (lo..hi).all(|s| {
             let f = floor[s];
-            if self.total[s] == 0 || f + self.total[s] != self.capacity {
+            if !tight(s) {
                 return true;
             }
             let (left, right) = (self.well_left[s], self.well_right[s]);
-            inst.section_buffers[s].iter().any(|&j| {
+            let mut starts_here = false;
+            for &j in &inst.section_buffers[s] {
                 let (a, b) = inst.sections_of[j];
-                self.offset[j] == UNPLACED
-                    && a >= left
-                    && b <= right
-                    && f % inst.align[j] == 0
-                    && f + inst.size[j] <= self.capacity
-            })
-        })
+                starts_here |= self.offset[j] == UNPLACED && a >= left && b <= right && fits(j, f);
+            }
+            if !starts_here {
+                return false;
+            }
+            // Below the lower wall of its well, section `s` is filled only by buffers whose lifetimes lie inside
+            // the well (nothing else can reach there).
+            let top = wall(left.wrapping_sub(1)).min(wall(right));
+            let inner: u64 = inst.section_buffers[s]
+                .iter()
+                .filter(|&&j| {
+                    let (a, b) = inst.sections_of[j];
+                    self.offset[j] == UNPLACED && a >= left && b <= right
+                })
+                .map(|&j| inst.size[j])
+                .sum();
+            f + inner >= top
+        });
+        if !coverable {
+            return false;
+        }
+        // Plateau cover: a run of tight sections at one floor with higher floors on both sides must be covered at
+        // that floor by buffers with disjoint lifetimes inside it, which together span it exactly.
+        let mut s = lo;
+        while s < hi {
+            let f = floor[s];
+            let mut end = s + 1;
+            while end < hi && floor[end] == f {
+                end += 1;
+            }
+            let (a, b) = (s, end);
+            s = end;
+            if self.well_left[a] != a || self.well_right[a] != b || !(a..b).all(tight) {
+                continue;
+            }
+            self.reach[a..=b].iter_mut().for_each(|r| *r = false);
+            self.reach[a] = true;
+            for t in a..b {
+                if !self.reach[t] {
+                    continue;
+                }
+                for &j in &inst.starting[t] {
+                    let e = inst.sections_of[j].1;
+                    if e <= b && self.offset[j] == UNPLACED && fits(j, f) {
+                        self.reach[e] = true;
+                    }
+                }
+            }
+            if !self.reach[b] {
+                return false;
+            }
+        }
+        true
     }
 
     /// After placing `i`: when no unplaced buffer crosses some boundaries of `range` any more, solve the pieces
