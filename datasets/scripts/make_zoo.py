@@ -230,6 +230,10 @@ SINGLE_OPS = {
     "op_slice": ([(7, 6, 5)], lambda x: keras.ops.slice(x, (0, 2, 1, 1), (1, 4, 3, 3))),
     "op_split": ([(4, 5, 6)], lambda x: keras.ops.split(x, 3, axis=-1)),
     "op_resize_nearest": ([(5, 4, 3)], lambda x: keras.ops.image.resize(x, (10, 12), interpolation="nearest")),
+    "op_split_v": ([(4, 5, 7)], lambda x: keras.ops.split(x, [2, 5], axis=-1)),
+    "op_strided_slice_shrink": ([(6, 9, 4)], lambda x: x[:, 2, ::-2, 1:]),
+    "op_resize_nearest_align": ([(5, 4, 3)], lambda x: L.Lambda(
+        lambda t: tf.compat.v1.image.resize_nearest_neighbor(t, (9, 7), align_corners=True))(x)),
     # Activations and elementwise operators.
     "op_relu": ([(6, 5, 4)], lambda x: L.ReLU()(x)),
     "op_relu6": ([(6, 5, 4)], lambda x: L.ReLU(6.0)(x)),
