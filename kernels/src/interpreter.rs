@@ -92,7 +92,7 @@ pub fn scratch_bytes(step: &Step) -> usize {
         KernelId::MaximumS8 | KernelId::MinimumS8 => {
             binary_s8::maximum_minimum_s8_scratch_bytes(params!(step, Broadcast, 0))
         }
-        KernelId::StridedSliceS8 => slice_s8::strided_slice_s8_scratch_bytes(params!(step, Slice, 0)),
+        KernelId::StridedSliceS8 => slice_s8::strided_slice_s8_scratch_bytes(params!(step, StridedSlice, 0)),
         KernelId::ResizeNearestNeighborS8 => {
             resize_s8::resize_nearest_neighbor_s8_scratch_bytes(params!(step, Resize, 0))
         }
@@ -240,7 +240,7 @@ fn run_reference(
         KernelId::TanhS8 => tanh_s8::tanh_s8(params!(step, Tanh, bad), a, output),
         KernelId::MaximumS8 => binary_s8::maximum_s8(params!(step, Broadcast, bad), a, b, output),
         KernelId::MinimumS8 => binary_s8::minimum_s8(params!(step, Broadcast, bad), a, b, output),
-        KernelId::StridedSliceS8 => slice_s8::strided_slice_s8(params!(step, Slice, bad), a, output),
+        KernelId::StridedSliceS8 => slice_s8::strided_slice_s8(params!(step, StridedSlice, bad), a, output),
         KernelId::ResizeNearestNeighborS8 => {
             resize_s8::resize_nearest_neighbor_s8(params!(step, Resize, bad), a, b, c, output)
         }

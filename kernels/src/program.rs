@@ -549,7 +549,7 @@ pub enum StepParams {
     /// MAXIMUM and MINIMUM.
     Broadcast(BroadcastParams),
     /// STRIDED_SLICE, SLICE, SPLIT.
-    Slice(SliceParams),
+    StridedSlice(SliceParams),
     /// RESIZE_NEAREST_NEIGHBOR.
     Resize(ResizeParams),
     /// No parameters (a copy).

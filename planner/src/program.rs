@@ -231,7 +231,7 @@ fn activation_bounds(params: &StepParams) -> Option<(i32, i32)> {
         | StepParams::LeakyRelu(_)
         | StepParams::Tanh(_)
         | StepParams::Broadcast(_)
-        | StepParams::Slice(_)
+        | StepParams::StridedSlice(_)
         | StepParams::Resize(_)
         | StepParams::NoParams => None,
     }
@@ -524,7 +524,7 @@ impl<'a> Compiler<'_, 'a> {
             p.begin[pad + d] = b[d].begin as u32;
             p.stride[pad + d] = b[d].stride as i32;
         }
-        Ok((KernelId::StridedSliceS8, StepParams::Slice(p), one_operand(self.operand(cx.op, Some(x))?)))
+        Ok((KernelId::StridedSliceS8, StepParams::StridedSlice(p), one_operand(self.operand(cx.op, Some(x))?)))
     }
 
     /// STRIDED_SLICE: TFLite's start/stop rules resolved to a box on the host.
