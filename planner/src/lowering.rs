@@ -5,6 +5,12 @@
 //! producer's step to its last consumer's step, inclusive; model outputs stay alive to the last step. Scratch
 //! buffers live exactly during their operator's step. Every size is rounded up to the request's alignment.
 //!
+//! Tensors that no operator writes and that are not model inputs (common in files cut or converted by tools)
+//! are planned as TFLM plans them: TFLM gives them the scope -1 as their first use (and as their last when
+//! nothing reads them either), so they share time with each other and with nothing else, and it allocates
+//! them all the same. When a model has such tensors, every step is shifted by one and step 0 is that scope
+//! -1 ([`Lowering::unwritten_tensors`] counts them).
+//!
 //! Buffers come in TFLM's insertion order (tensors by index, then scratch buffers by schedule position), which
 //! the TFLM-exact greedy needs for its tie-break.
 
@@ -40,6 +46,9 @@ pub struct Lowering {
     pub kernels: Vec<KernelVariant>,
     /// The buffers to place.
     pub problem: BufferProblem,
+    /// Planned tensors that no operator writes and that are not model inputs: TFLM allocates them from its
+    /// scope -1 (step 0 here, every other step shifted by one when there are any).
+    pub unwritten_tensors: usize,
 }
 
 /// Scratch buffers (bytes each, in request order) TFLM's reference kernels request in the arena for an
@@ -110,12 +119,25 @@ pub fn lower(graph: &Graph<'_>, schedule: &[OpId], request: &PlanRequest) -> Res
     if !align.is_power_of_two() {
         return Err(LoweringError::BadAlignment(request.alignment_bytes));
     }
-    let n_ops = schedule.len() as u32;
+    let model = graph.model();
+    let mut is_input = vec![false; graph.tensor_count()];
+    for &t in &model.inputs {
+        if let Some(slot) = is_input.get_mut(t) {
+            *slot = true;
+        }
+    }
+    let unwritten = |t: usize| {
+        let id = TensorId(t as u32);
+        graph.is_planned(id) && graph.producer(id).is_none() && !is_input[t]
+    };
+    let unwritten_tensors = (0..graph.tensor_count()).filter(|&t| unwritten(t)).count();
+    // TFLM's scope -1 becomes step 0 when some tensor lives there; every other step moves up by one.
+    let shift = u32::from(unwritten_tensors > 0);
+    let n_ops = schedule.len() as u32 + shift;
     let mut step_of_op = vec![0u32; graph.op_count()];
     for (pos, op) in schedule.iter().enumerate() {
-        step_of_op[op.0 as usize] = pos as u32 + 1;
+        step_of_op[op.0 as usize] = pos as u32 + 1 + shift;
     }
-    let model = graph.model();
     let mut buffers = Vec::new();
     for t in 0..graph.tensor_count() {
         let id = TensorId(t as u32);
@@ -124,9 +146,9 @@ pub fn lower(graph: &Graph<'_>, schedule: &[OpId], request: &PlanRequest) -> Res
         }
         let first = match graph.producer(id) {
             Some(op) => step_of_op[op.0 as usize],
-            None if model.inputs.contains(&t) => 0,
-            // Neither produced nor a model input: nothing ever writes it, so nothing needs it in the arena.
-            None => continue,
+            None if model.inputs.contains(&t) => shift,
+            // Neither produced nor a model input: TFLM's scope -1 (see the module documentation).
+            None => 0,
         };
         let mut last = graph.consumers(id).iter().map(|op| step_of_op[op.0 as usize]).max().unwrap_or(first).max(first);
         if model.outputs.contains(&t) {
@@ -156,5 +178,10 @@ pub fn lower(graph: &Graph<'_>, schedule: &[OpId], request: &PlanRequest) -> Res
             });
         }
     }
-    Ok(Lowering { schedule: schedule.iter().map(|op| op.0).collect(), kernels, problem: BufferProblem::new(buffers) })
+    Ok(Lowering {
+        schedule: schedule.iter().map(|op| op.0).collect(),
+        kernels,
+        problem: BufferProblem::new(buffers),
+        unwritten_tensors,
+    })
 }

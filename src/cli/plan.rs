@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use arenaplan_datasets as datasets;
+use arenaplan_planner::export::tflm::{self, embedded_plan, EmbeddedPlan};
 use arenaplan_planner::{Graph, Plan, PlanRequest, Strategy};
 use arenaplan_strategies as strategies;
 use clap::Args;
@@ -70,6 +71,38 @@ pub fn plan_checked(strategy: &dyn Strategy, graph: &Graph<'_>, request: &PlanRe
     Ok(plan)
 }
 
+/// TFLM's figures for a model file as TFLM will run it.
+#[derive(Debug, Clone)]
+pub struct TflmView {
+    /// Head, tail and total: measured for a zoo model; with an embedded offline plan, the head is what TFLM
+    /// makes of that plan (and the tail the zoo measurement, when there is one).
+    pub figures: Option<datasets::TflmFigures>,
+    /// The model's embedded offline plan, when it carries one.
+    pub embedded: Option<EmbeddedPlan>,
+    /// Planned tensors no operator writes and no model input is (TFLM allocates them all the same).
+    pub unwritten_tensors: usize,
+}
+
+/// What TFLM needs for this model file: the zoo's measured figures, unless the file carries an offline plan
+/// (an `OfflineMemoryAllocation` entry), which TFLM follows: then the head is computed as TFLM places buffers
+/// around that plan ([`embedded_plan`]).
+pub fn tflm_view(graph: &Graph<'_>, name: &str) -> anyhow::Result<TflmView> {
+    let measured = datasets::tflm_figures(name);
+    let request = PlanRequest { alignment_bytes: tflm::TFLM_ALIGNMENT_BYTES, ..PlanRequest::default() };
+    let lowering = arenaplan_planner::lower(graph, &graph.default_schedule(), &request)?;
+    let embedded = embedded_plan(graph, &lowering.problem).context("the model's offline memory plan is malformed")?;
+    let figures = match (&embedded, measured) {
+        (None, measured) => measured,
+        (Some(e), Some(m)) => Some(datasets::TflmFigures {
+            head_bytes: e.head_bytes,
+            tail_bytes: m.tail_bytes,
+            total_bytes: e.head_bytes + m.tail_bytes,
+        }),
+        (Some(e), None) => Some(datasets::TflmFigures { head_bytes: e.head_bytes, tail_bytes: 0, total_bytes: 0 }),
+    };
+    Ok(TflmView { figures, embedded, unwritten_tensors: lowering.unwritten_tensors })
+}
+
 pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(args.model.as_deref())?;
     let bytes = source.read()?;
@@ -86,7 +119,8 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     if selected.is_empty() {
         bail!("no strategy selected");
     }
-    let tflm = datasets::tflm_figures(&source.name);
+    let view = tflm_view(&graph, &source.name)?;
+    let tflm = view.figures;
     let mut rows = Vec::new();
     for strategy in &selected {
         let started = Instant::now();
@@ -101,6 +135,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         let out = json!({
             "model": source.name,
             "tflm": tflm,
+            "tflm_embedded_plan": view.embedded.as_ref().map(|e| json!({
+                "fixed_tensors": e.fixed_tensors,
+                "online_buffers": e.online_buffers,
+                "head_bytes": e.head_bytes,
+            })),
             "plans": rows.iter().map(|(plan, seconds)| json!({
                 "strategy": plan.meta.strategy,
                 "arena_bytes": plan.arena_bytes,
@@ -114,7 +153,26 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     outln!("model {} ({} ops, {} buffers)", source.name, graph.op_count(), rows[0].0.problem.buffers.len());
+    if view.unwritten_tensors > 0 {
+        outln!(
+            "{} tensors are written by no operator and are no model input (a cut or converted file?); TFLM \
+             allocates them all the same, and so does every plan here",
+            view.unwritten_tensors
+        );
+    }
+    if let Some(e) = &view.embedded {
+        outln!(
+            "the model carries an offline memory plan (OfflineMemoryAllocation: {} tensors fixed, {} buffers placed \
+             online around them), which TFLM follows: TFLM head {} B",
+            e.fixed_tensors,
+            e.online_buffers,
+            e.head_bytes
+        );
+    }
     match tflm {
+        Some(f) if view.embedded.is_some() && f.tail_bytes == 0 => {
+            outln!("TFLM reference: head {} B (the embedded plan), tail not known for this model", f.head_bytes)
+        }
         Some(f) => outln!(
             "TFLM reference: head {} B (planned), tail {} B (persistent), total {} B",
             f.head_bytes,

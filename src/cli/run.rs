@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use arenaplan_datasets as datasets;
 use arenaplan_kernels as kernels;
 use arenaplan_planner::program::compile;
 use arenaplan_planner::{Graph, KernelVariant};
@@ -88,7 +87,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         "RAM: arena {ram} B (activations and scratch; the program's {} B of steps and constants stay in flash)",
         compiled.constant_bytes()
     );
-    match datasets::tflm_figures(&source.name) {
+    match super::plan::tflm_view(&graph, &source.name)?.figures.filter(|f| f.total_bytes > 0) {
         Some(f) => {
             let change = (ram as f64 - f.total_bytes as f64) * 100.0 / f.total_bytes as f64;
             let relation = if change <= 0.0 { "less" } else { "more" };

@@ -123,13 +123,30 @@ pub fn offline_plan_words(
 ///
 /// Equal to the plan's arena when TFLM's rule puts the scratch buffers where the plan did, or nowhere higher.
 pub fn predicted_tflm_head(problem: &BufferProblem, offsets: &[u64]) -> u64 {
+    let fixed: Vec<Option<u64>> = problem
+        .buffers
+        .iter()
+        .zip(offsets)
+        .map(|(b, &o)| matches!(b.origin, BufferOrigin::Tensor(_)).then_some(o))
+        .collect();
+    arena_of_tflm_placement(problem, &fixed)
+}
+
+/// TFLM's placement: the buffers with a `fixed` offset (an offline plan's) stay there; every other buffer is
+/// placed online by TFLM's greedy rule (largest first, later-added first among equal sizes; each at the lowest
+/// offset where it meets no placed buffer alive at a common step). Returns the offsets.
+pub fn tflm_placement(problem: &BufferProblem, fixed: &[Option<u64>]) -> Vec<u64> {
     let buffers = &problem.buffers;
-    let mut placed: Vec<(usize, u64)> = Vec::new();
+    let mut offsets = vec![0u64; buffers.len()];
+    let mut placed: Vec<usize> = Vec::new();
     let mut online: Vec<usize> = Vec::new();
-    for (i, b) in buffers.iter().enumerate() {
-        match b.origin {
-            BufferOrigin::Tensor(_) => placed.push((i, offsets[i])),
-            _ => online.push(i),
+    for (i, slot) in offsets.iter_mut().enumerate() {
+        match fixed.get(i).copied().flatten() {
+            Some(offset) => {
+                *slot = offset;
+                placed.push(i);
+            }
+            None => online.push(i),
         }
     }
     // TFLM: a stable sort by size, descending, of the reversed insertion order.
@@ -139,20 +156,73 @@ pub fn predicted_tflm_head(problem: &BufferProblem, offsets: &[u64]) -> u64 {
         let b = &buffers[i];
         let mut conflicts: Vec<(u64, u64)> = placed
             .iter()
-            .filter(|&&(j, _)| buffers[j].overlaps_in_time(b))
-            .map(|&(j, offset)| (offset, offset + buffers[j].size_bytes))
+            .filter(|&&j| buffers[j].overlaps_in_time(b))
+            .map(|&j| (offsets[j], offsets[j].saturating_add(buffers[j].size_bytes)))
             .collect();
         conflicts.sort_unstable();
         let mut candidate = 0u64;
         for (start, end) in conflicts {
-            if start >= candidate + b.size_bytes {
+            if start >= candidate.saturating_add(b.size_bytes) {
                 break;
             }
             candidate = candidate.max(end);
         }
-        placed.push((i, candidate));
+        offsets[i] = candidate;
+        placed.push(i);
     }
-    placed.iter().map(|&(i, offset)| offset + buffers[i].size_bytes).max().unwrap_or(0)
+    offsets
+}
+
+fn arena_of_tflm_placement(problem: &BufferProblem, fixed: &[Option<u64>]) -> u64 {
+    crate::plan::arena_bytes_of(problem, &tflm_placement(problem, fixed))
+}
+
+/// What TFLM does with a model that already carries an offline plan ([`read_offline_plan`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddedPlan {
+    /// Planned tensors of subgraph 0 the embedded plan fixes (offset other than -1).
+    pub fixed_tensors: usize,
+    /// Planned tensors (and scratch buffers) TFLM places online around them.
+    pub online_buffers: usize,
+    /// TFLM's head for the model: the fixed tensors at their offsets, the rest by TFLM's greedy rule.
+    pub head_bytes: u64,
+}
+
+/// If `graph`'s model carries an `OfflineMemoryAllocation` entry, what TFLM makes of it for the reference
+/// kernels' buffers `problem` (the model lowered in file order with TFLM's 16-byte alignment): TFLM fixes
+/// every planned tensor whose offset is not -1 and places everything else online around them. `Ok(None)`
+/// when the model has no offline plan; an error when the entry is malformed (TFLM refuses such a model too).
+pub fn embedded_plan(graph: &Graph<'_>, problem: &BufferProblem) -> Result<Option<EmbeddedPlan>, ExportError> {
+    let model = graph.model();
+    let Some(words) = read_offline_plan(model.bytes)? else { return Ok(None) };
+    if words.len() < 3 {
+        return Err(ExportError::Tflm(format!("the embedded offline plan has {} words, not a header", words.len())));
+    }
+    let n = words[2];
+    if n < 0 || n as usize != model.total_tensor_count || words.len() < 3 + n as usize {
+        return Err(ExportError::Tflm(format!(
+            "the embedded offline plan lists {n} tensors (in {} words) but the model has {}; TFLM refuses it",
+            words.len(),
+            model.total_tensor_count
+        )));
+    }
+    let fixed: Vec<Option<u64>> = problem
+        .buffers
+        .iter()
+        .map(|b| match b.origin {
+            BufferOrigin::Tensor(t) => {
+                let word = words[3 + t as usize];
+                (word >= 0).then_some(word as u64)
+            }
+            _ => None,
+        })
+        .collect();
+    let fixed_tensors = fixed.iter().filter(|f| f.is_some()).count();
+    Ok(Some(EmbeddedPlan {
+        fixed_tensors,
+        online_buffers: fixed.len() - fixed_tensors,
+        head_bytes: arena_of_tflm_placement(problem, &fixed),
+    }))
 }
 
 /// A bounds-checked view of FlatBuffers data inside a byte slice.
@@ -465,6 +535,98 @@ pub fn read_offline_plan(model: &[u8]) -> Result<Option<Vec<i32>>, ExportError> 
         found = Some(data.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes"))).collect());
     }
     Ok(found)
+}
+
+/// `Model` field id of `subgraphs`.
+const MODEL_SUBGRAPHS: usize = 2;
+/// `SubGraph` field ids: tensors 0, inputs 1, outputs 2, operators 3, name 4, debug_metadata_index 5.
+const SUBGRAPH_OUTPUTS: usize = 2;
+const SUBGRAPH_OPERATORS: usize = 3;
+const SUBGRAPH_DEBUG_METADATA: usize = 5;
+const SUBGRAPH_LAST_KNOWN_FIELD: usize = 5;
+/// `Operator` field id of `outputs`.
+const OPERATOR_OUTPUTS: usize = 2;
+
+/// The `.tflite` file `model` cut after operator `op` of subgraph 0: the operators after it are dropped and
+/// the subgraph's outputs become `op`'s outputs, while every tensor, buffer and metadata entry stays in the
+/// file (so the tensors of the dropped operators are still there, used by no operator). Written as
+/// [`with_offline_plan`] writes: a new root `Model` and `SubGraph` in front of the original bytes.
+///
+/// This is what tools that cut a network produce; TFLM still allocates the tensors nobody uses.
+pub fn cut_after(model: &[u8], op: usize) -> Result<Vec<u8>, ExportError> {
+    let fb = Fb(model);
+    if model.get(4..8) != Some(b"TFL3".as_slice()) {
+        return Err(ExportError::Tflm("not a TFLite flatbuffer (no `TFL3` identifier)".to_owned()));
+    }
+    let root = fb.table(fb.follow(0)?)?;
+    if let Some(id) =
+        (MODEL_LAST_KNOWN_FIELD + 1..fb.field_slots(root)).find(|&id| fb.field(root, id).ok().flatten().is_some())
+    {
+        return Err(ExportError::Tflm(format!("the Model table has field {id}, newer than this writer knows")));
+    }
+    let subgraphs_at = fb.field(root, MODEL_SUBGRAPHS)?.ok_or_else(|| Fb::err("no subgraphs", root.pos))?;
+    let subgraphs = fb.table_vector(fb.follow(subgraphs_at)?)?;
+    let first = fb.table(*subgraphs.first().ok_or_else(|| Fb::err("no subgraph", subgraphs_at))?)?;
+    if let Some(id) =
+        (SUBGRAPH_LAST_KNOWN_FIELD + 1..fb.field_slots(first)).find(|&id| fb.field(first, id).ok().flatten().is_some())
+    {
+        return Err(ExportError::Tflm(format!("the SubGraph table has field {id}, newer than this writer knows")));
+    }
+    let operators_at = fb.field(first, SUBGRAPH_OPERATORS)?.ok_or_else(|| Fb::err("no operators", first.pos))?;
+    let operators = fb.table_vector(fb.follow(operators_at)?)?;
+    let cut = fb.table(*operators.get(op).ok_or_else(|| {
+        ExportError::Tflm(format!("operator {op} is past the subgraph's {} operators", operators.len()))
+    })?)?;
+    let outputs_at = fb.field(cut, OPERATOR_OUTPUTS)?.ok_or_else(|| Fb::err("operator without outputs", cut.pos))?;
+    let outputs_vec = fb.follow(outputs_at)?;
+    let count = fb.u32(outputs_vec)? as usize;
+    let outputs: Vec<u32> =
+        (0..count.min(model.len() / 4)).map(|k| fb.u32(outputs_vec + 4 + 4 * k)).collect::<Result<_, _>>()?;
+
+    let mut p = Prefix::default();
+    let (model_obj, subgraphs_obj, subgraph_obj, outputs_obj, operators_obj) =
+        (p.reserve(), p.reserve(), p.reserve(), p.reserve(), p.reserve());
+    let mut model_fields: Vec<(usize, Field)> = Vec::new();
+    for id in 0..=MODEL_LAST_KNOWN_FIELD {
+        let Some(at) = fb.field(root, id)? else { continue };
+        model_fields.push(match id {
+            MODEL_VERSION => (id, Field::Scalar(fb.u32(at)?)),
+            MODEL_SUBGRAPHS => (id, Field::Offset(Target::Object(subgraphs_obj))),
+            _ => (id, Field::Offset(Target::Original(fb.follow(at)?))),
+        });
+    }
+    let mut subgraph_fields: Vec<(usize, Field)> = Vec::new();
+    for id in 0..=SUBGRAPH_LAST_KNOWN_FIELD {
+        match id {
+            SUBGRAPH_OUTPUTS => subgraph_fields.push((id, Field::Offset(Target::Object(outputs_obj)))),
+            SUBGRAPH_OPERATORS => subgraph_fields.push((id, Field::Offset(Target::Object(operators_obj)))),
+            _ => {
+                let Some(at) = fb.field(first, id)? else { continue };
+                let value = if id == SUBGRAPH_DEBUG_METADATA {
+                    Field::Scalar(fb.u32(at)?)
+                } else {
+                    Field::Offset(Target::Original(fb.follow(at)?))
+                };
+                subgraph_fields.push((id, value));
+            }
+        }
+    }
+    p.uoffset(Target::Object(model_obj));
+    p.bytes.extend_from_slice(b"TFL3");
+    p.table(model_obj, &model_fields);
+    let mut subgraph_targets = vec![Target::Object(subgraph_obj)];
+    subgraph_targets.extend(subgraphs[1..].iter().map(|&pos| Target::Original(pos)));
+    p.offset_vector(subgraphs_obj, &subgraph_targets);
+    p.table(subgraph_obj, &subgraph_fields);
+    p.align(4, 0);
+    p.here(outputs_obj);
+    p.u32(outputs.len() as u32);
+    for t in outputs {
+        p.u32(t);
+    }
+    let kept: Vec<Target> = operators[..=op].iter().map(|&pos| Target::Original(pos)).collect();
+    p.offset_vector(operators_obj, &kept);
+    p.finish(model)
 }
 
 #[cfg(test)]
