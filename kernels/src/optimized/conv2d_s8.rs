@@ -12,7 +12,8 @@
 //! - An input offset outside `-255..=255` (no valid int8 zero point gives one): the reference kernel.
 
 use super::dsp::{
-    dot_2x2_groups, halves_mut, hi16, lo16, pack16, sadd16, smlad, sxtb16, sxtb16_ror8, words_mut, Dw3x3Window,
+    dot_2x2_groups, dot_2x2_rows, halves_mut, hi16, lo16, pack16, sadd16, smlad, sxtb16, sxtb16_ror8, words_mut,
+    Dw3x3Window,
 };
 use super::{le_i32, Engine, Requant};
 use crate::program::ConvParams;
@@ -147,6 +148,9 @@ pub(crate) fn run(
     consts.fused = (0..out_c).all(|oc| consts.requant(oc).is_fused());
     if !depthwise {
         match engine {
+            Engine::Lanes if direct_1x1(&g, batches) => {
+                conv_1x1_lanes(&g, batches, p.input_offset, input, filter, &consts, scratch, output)
+            }
             Engine::Lanes => conv_im2col(&g, batches, p.input_offset, input, filter, &consts, scratch, output),
             Engine::Wide => conv_wide(&g, batches, p.input_offset, input, filter, &consts, scratch, output),
         }
@@ -198,6 +202,17 @@ impl Consts<'_> {
         rq.output(acc, self.out_offset, self.min, self.max)
     }
 
+    /// [`Consts::out_as`], with the output range known to be all of int8 when `FULL`.
+    #[inline(always)]
+    fn out_range<const FUSED: bool, const FULL: bool>(&self, acc: i32, rq: &Requant) -> u8 {
+        if FULL {
+            let v = if FUSED { rq.apply_fused(acc) } else { rq.apply(acc) };
+            v.wrapping_add(self.out_offset).clamp(-128, 127) as i8 as u8
+        } else {
+            self.out_as::<FUSED>(acc, rq)
+        }
+    }
+
     /// [`Consts::out_with`], with the fused form known to apply when `FUSED`.
     #[inline(always)]
     fn out_as<const FUSED: bool>(&self, acc: i32, rq: &Requant) -> u8 {
@@ -244,6 +259,125 @@ fn conv_im2col(
             conv_channels::<false>(col, k, filter, c, head, out1);
         }
         n += 2;
+    }
+}
+
+/// A 1x1 convolution with stride 1 and no padding over whole 4-channel groups: output pixel `n` reads input
+/// pixel `n`, so the input rows are the matrix operand as they lie. With fewer than 16 pixels the filter rows
+/// widened per channel pair cost more than the im2col they save.
+fn direct_1x1(g: &Geometry, batches: usize) -> bool {
+    batches * g.out_h * g.out_w >= 16
+        && g.k_h == 1
+        && g.k_w == 1
+        && g.stride_h == 1
+        && g.stride_w == 1
+        && g.pad_h == 0
+        && g.pad_w == 0
+        && g.out_h == g.in_h
+        && g.out_w == g.in_w
+        && g.in_c > 0
+        && g.in_c % 4 == 0
+}
+
+/// CONV_2D 1x1 without an im2col (see [`direct_1x1`]): pairs of output channels outer, their filter rows widened
+/// once into `scratch` and `input_offset * sum(weights)` folded into their biases; pairs of pixels inner, read
+/// straight from the input and widened on the fly ([`dot_2x2_rows`]). An odd last channel or pixel is computed
+/// as a pair with itself and written once.
+#[allow(clippy::too_many_arguments)]
+fn conv_1x1_lanes(
+    g: &Geometry,
+    batches: usize,
+    input_offset: i32,
+    input: &[u8],
+    filter: &[u8],
+    c: &Consts<'_>,
+    scratch: &mut [u8],
+    output: &mut [u8],
+) {
+    let k = g.in_c;
+    let out_c = g.out_c;
+    let pixels = batches * g.out_h * g.out_w;
+    let wcol = &mut words_mut(scratch)[..k];
+    let mut oc = 0;
+    while oc < out_c {
+        let oc1 = if oc + 1 < out_c { oc + 1 } else { oc };
+        let (w0, w1) = (&filter[oc * k..(oc + 1) * k], &filter[oc1 * k..(oc1 + 1) * k]);
+        // Lane sums of the widened weights: SMLAD with (1, 1).
+        const ONES: u32 = 0x0001_0001;
+        let (mut s0, mut s1) = (0i32, 0i32);
+        for ((d, u), v) in wcol.chunks_exact_mut(4).zip(w0.chunks_exact(4)).zip(w1.chunks_exact(4)) {
+            let u = u32::from_le_bytes([u[0], u[1], u[2], u[3]]);
+            let v = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
+            let (u02, v02, u13, v13) = (sxtb16(u), sxtb16(v), sxtb16_ror8(u), sxtb16_ror8(v));
+            s0 = smlad(u13, ONES, smlad(u02, ONES, s0));
+            s1 = smlad(v13, ONES, smlad(v02, ONES, s1));
+            d[0] = u02;
+            d[1] = v02;
+            d[2] = u13;
+            d[3] = v13;
+        }
+        let b0 = c.bias(oc).wrapping_add(input_offset.wrapping_mul(s0));
+        let b1 = c.bias(oc1).wrapping_add(input_offset.wrapping_mul(s1));
+        let pair = Pair1x1 { oc, oc1, bias: [b0, b1], rq: [c.requant(oc), c.requant(oc1)] };
+        let fused = pair.rq[0].is_fused() && pair.rq[1].is_fused();
+        match (fused, c.min == -128 && c.max == 127) {
+            (true, true) => conv_1x1_pixels::<true, true>(k, out_c, pixels, input, wcol, c, &pair, output),
+            (true, false) => conv_1x1_pixels::<true, false>(k, out_c, pixels, input, wcol, c, &pair, output),
+            (false, true) => conv_1x1_pixels::<false, true>(k, out_c, pixels, input, wcol, c, &pair, output),
+            (false, false) => conv_1x1_pixels::<false, false>(k, out_c, pixels, input, wcol, c, &pair, output),
+        }
+        oc += 2;
+    }
+}
+
+/// The two output channels of one [`conv_1x1_lanes`] pass.
+struct Pair1x1 {
+    /// The channels (equal for an odd last channel).
+    oc: usize,
+    oc1: usize,
+    /// Their biases with `input_offset * sum(weights)` added.
+    bias: [i32; 2],
+    rq: [Requant; 2],
+}
+
+/// Every pixel of one channel pair of [`conv_1x1_lanes`]; `FUSED` when both channels' requantisation has the
+/// fused form, `FULL` when the output range is all of int8 (the clamp is then one saturation).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn conv_1x1_pixels<const FUSED: bool, const FULL: bool>(
+    k: usize,
+    out_c: usize,
+    pixels: usize,
+    input: &[u8],
+    wcol: &[u32],
+    c: &Consts<'_>,
+    pair: &Pair1x1,
+    output: &mut [u8],
+) {
+    let (oc, oc1) = (pair.oc, pair.oc1);
+    let [b0, b1] = pair.bias;
+    let [r0, r1] = &pair.rq;
+    let both = oc1 != oc;
+    let full = pixels / 2;
+    for (x, o) in input.chunks_exact(2 * k).zip(output.chunks_exact_mut(2 * out_c)).take(full) {
+        let (x0, x1) = x.split_at(k);
+        let [a00, a10, a01, a11] = dot_2x2_rows(x0, x1, wcol, [b0, b0, b1, b1]);
+        let (o0, o1) = o.split_at_mut(out_c);
+        o0[oc] = c.out_range::<FUSED, FULL>(a00, r0);
+        o1[oc] = c.out_range::<FUSED, FULL>(a10, r0);
+        if both {
+            o0[oc1] = c.out_range::<FUSED, FULL>(a01, r1);
+            o1[oc1] = c.out_range::<FUSED, FULL>(a11, r1);
+        }
+    }
+    if pixels % 2 == 1 {
+        let n = pixels - 1;
+        let x0 = &input[n * k..(n + 1) * k];
+        let [a00, _, a01, _] = dot_2x2_rows(x0, x0, wcol, [b0, b0, b1, b1]);
+        output[n * out_c + oc] = c.out_range::<FUSED, FULL>(a00, r0);
+        if both {
+            output[n * out_c + oc1] = c.out_range::<FUSED, FULL>(a01, r1);
+        }
     }
 }
 

@@ -268,6 +268,133 @@ pub(crate) fn dot_2x2_groups(col: &[u32], w0: &[u8], w1: &[u8], acc: [i32; 4]) -
     }
 }
 
+/// The 2 pixels x 2 output channels block of a 1x1 convolution read straight from the int8 input rows:
+/// `acc + [x0 . w0, x1 . w0, x0 . w1, x1 . w1]` (wrapping), where `x0`, `x1` are `4 * groups` input bytes each
+/// (widened here, two lanes per SXTB16) and group `q` of `wcol` is the words `[w0 (t0, t2), w1 (t0, t2),
+/// w0 (t1, t3), w1 (t1, t3)]` (the filter rows already widened in the same lane order), `groups = wcol.len() / 4`.
+#[inline(always)]
+pub(crate) fn dot_2x2_rows(x0: &[u8], x1: &[u8], wcol: &[u32], acc: [i32; 4]) -> [i32; 4] {
+    let groups = wcol.len() / 4;
+    assert!(x0.len() >= 4 * groups && x1.len() >= 4 * groups);
+    #[cfg(all(
+        target_arch = "arm",
+        target_os = "none",
+        target_endian = "little",
+        target_abi = "eabihf",
+        not(target_has_atomic = "64")
+    ))]
+    {
+        // An odd group first, in Rust; then pairs of groups in one assembly loop.
+        let odd = groups % 2;
+        let [mut a00, mut a10, mut a01, mut a11] = dot_2x2_rows_portable(x0, x1, &wcol[..4 * odd], acc);
+        let pairs = groups / 2;
+        if pairs > 0 {
+            let w = wcol[4 * odd..4 * groups].as_ptr();
+            // SAFETY: `w` walks the 8 * pairs in-bounds words of `wcol` after the odd group; `end` is one past them.
+            let end = unsafe { w.add(8 * pairs) };
+            let x = x0[4 * odd..].as_ptr();
+            let k = (x1.as_ptr() as usize).wrapping_sub(x0.as_ptr() as usize);
+            // SAFETY: the loop runs `pairs` times (do-while: pairs >= 1). Each pass reads 8 words at `w` (inside
+            // `wcol`, word-aligned because `wcol` is a `&[u32]`, as LDRD requires) and 8 bytes at `x` and at
+            // `x + k`, the same offset into `x1` as `x` is into `x0`; the assert above bounds both rows by
+            // `4 * groups` bytes and `x` starts at byte `4 * odd`, so every read is in bounds. Unaligned LDR is
+            // allowed on ARMv7-M and ARMv8-M Mainline. The only write is the push of r6 below the stack pointer
+            // (so neither `nostack` nor `readonly` is claimed), popped before the block ends, which leaves r6
+            // and sp as they were; the flags (CMP, and the sticky Q flag of SMLAD) are declared clobbered by
+            // omitting `preserves_flags`.
+            unsafe {
+                core::arch::asm!(
+                    ".arch armv7e-m",
+                    // r6 holds the widened input lanes. Rust never assigns it to a named operand, and every
+                    // operand below is named, so r6 may hold a value of the surrounding code: it is saved on the
+                    // stack and restored before the block ends.
+                    "push {{r6}}",
+                    "2:",
+                    "ldr r11, [r4, r9]",
+                    "ldr r10, [r4], #4",
+                    "ldrd r12, lr, [r5], #8",
+                    "sxtb16 r6, r10",
+                    "smlad r0, r6, r12, r0",
+                    "smlad r2, r6, lr, r2",
+                    "sxtb16 r6, r11",
+                    "smlad r1, r6, r12, r1",
+                    "smlad r3, r6, lr, r3",
+                    "ldrd r12, lr, [r5], #8",
+                    "sxtb16 r6, r10, ror #8",
+                    "smlad r0, r6, r12, r0",
+                    "smlad r2, r6, lr, r2",
+                    "sxtb16 r6, r11, ror #8",
+                    "smlad r1, r6, r12, r1",
+                    "smlad r3, r6, lr, r3",
+                    "ldr r11, [r4, r9]",
+                    "ldr r10, [r4], #4",
+                    "ldrd r12, lr, [r5], #8",
+                    "sxtb16 r6, r10",
+                    "smlad r0, r6, r12, r0",
+                    "smlad r2, r6, lr, r2",
+                    "sxtb16 r6, r11",
+                    "smlad r1, r6, r12, r1",
+                    "smlad r3, r6, lr, r3",
+                    "ldrd r12, lr, [r5], #8",
+                    "sxtb16 r6, r10, ror #8",
+                    "smlad r0, r6, r12, r0",
+                    "smlad r2, r6, lr, r2",
+                    "sxtb16 r6, r11, ror #8",
+                    "smlad r1, r6, r12, r1",
+                    "smlad r3, r6, lr, r3",
+                    "cmp r5, r8",
+                    "bne 2b",
+                    "pop {{r6}}",
+                    // Every operand in an explicit register (a00..a11 = r0..r3, input r4, widened filter r5,
+                    // end r8, row distance r9, input words r10/r11, filter words r12/lr), so none of them is r6.
+                    inout("r0") a00,
+                    inout("r1") a10,
+                    inout("r2") a01,
+                    inout("r3") a11,
+                    inout("r4") x => _,
+                    inout("r5") w => _,
+                    in("r8") end,
+                    in("r9") k,
+                    out("r10") _,
+                    out("r11") _,
+                    out("r12") _,
+                    out("lr") _,
+                    // Not `readonly`: the push writes (unobservable) stack memory; not `nostack` either.
+                    options(),
+                );
+            }
+        }
+        [a00, a10, a01, a11]
+    }
+    #[cfg(not(all(
+        target_arch = "arm",
+        target_os = "none",
+        target_endian = "little",
+        target_abi = "eabihf",
+        not(target_has_atomic = "64")
+    )))]
+    {
+        dot_2x2_rows_portable(x0, x1, wcol, acc)
+    }
+}
+
+/// [`dot_2x2_rows`] in Rust over the lane functions, over the groups of `wcol` (all of them off Cortex-M, the
+/// odd one on it).
+#[inline(always)]
+fn dot_2x2_rows_portable(x0: &[u8], x1: &[u8], wcol: &[u32], acc: [i32; 4]) -> [i32; 4] {
+    let [mut a00, mut a10, mut a01, mut a11] = acc;
+    for ((a, b), w) in x0.chunks_exact(4).zip(x1.chunks_exact(4)).zip(wcol.chunks_exact(4)) {
+        let a = u32::from_le_bytes([a[0], a[1], a[2], a[3]]);
+        let b = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let (a02, a13, b02, b13) = (sxtb16(a), sxtb16_ror8(a), sxtb16(b), sxtb16_ror8(b));
+        a00 = smlad(a13, w[2], smlad(a02, w[0], a00));
+        a01 = smlad(a13, w[3], smlad(a02, w[1], a01));
+        a10 = smlad(b13, w[2], smlad(b02, w[0], a10));
+        a11 = smlad(b13, w[3], smlad(b02, w[1], a11));
+    }
+    [a00, a10, a01, a11]
+}
+
 /// [`dot_2x2_groups`] in Rust over the lane functions (the whole computation off Cortex-M, the odd group on it).
 #[inline(always)]
 fn dot_2x2_portable(col: &[u32], w0: &[u8], w1: &[u8], acc: [i32; 4]) -> [i32; 4] {

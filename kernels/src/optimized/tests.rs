@@ -81,6 +81,34 @@ proptest! {
     }
 
     #[test]
+    fn lanes_conv_1x1_direct_matches_reference(
+        batches in 1..=2u32, in_h in 1..=6u32, in_w in 4..=6u32, in_c in prop_oneof![Just(4u32), Just(8), Just(12), 4..=24u32],
+        out_c in 1..=9u32, input_offset in prop_oneof![3 => -127..=128i32, 1 => -255..=255i32],
+        output_offset in -128..=127i32, multiplier in prop_oneof![(1i32 << 30)..=i32::MAX, 1..=(1i32 << 20)],
+        shift in -12..=1i32, act in prop_oneof![Just((-128i32, 127i32)), (-128..=127i32, -128..=127i32)], with_bias in any::<bool>(), seed in any::<u64>(),
+    ) {
+        let in_c = in_c / 4 * 4;
+        let p = ConvParams {
+            input: [batches, in_h, in_w, in_c], output: [batches, in_h, in_w, out_c], filter_h: 1, filter_w: 1,
+            stride_h: 1, stride_w: 1, dilation_h: 1, dilation_w: 1, pad_h: 0, pad_w: 0, depth_multiplier: 1,
+            input_offset, output_offset, act_min: act.0.min(act.1), act_max: act.0.max(act.1),
+        };
+        let input = bytes(seed, p.input.iter().product::<u32>() as usize);
+        let filter = bytes(seed.rotate_left(17), (in_c * out_c) as usize);
+        let bias = if with_bias { words(&(0..out_c as i32).map(|i| i * 977 - 3000).collect::<Vec<_>>()) } else { Vec::new() };
+        let mults = words(&vec![multiplier; out_c as usize]);
+        let shifts = words(&(0..out_c as i32).map(|i| shift - i % 3).collect::<Vec<_>>());
+        let out_len = p.output.iter().product::<u32>() as usize;
+        let mut expected = vec![0u8; out_len];
+        reference::conv2d_s8::conv2d_s8(&p, false, &input, &filter, &bias, &mults, &shifts, &mut expected).unwrap();
+        let mut scratch = vec![0u8; conv2d_s8::conv2d_s8_scratch_bytes(&p, false) + 3];
+        let mut got = vec![0u8; out_len];
+        let at = (seed % 4) as usize;
+        conv2d_s8::run(Engine::Lanes, &p, false, &input, &filter, &bias, &mults, &shifts, &mut scratch[at..], &mut got);
+        prop_assert_eq!(expected, got);
+    }
+
+    #[test]
     fn lanes_fully_connected_matches_reference(
         batches in 1..=4u32, depth in 1..=40u32, units in 1..=7u32, input_offset in -127..=128i32,
         filter_offset in prop_oneof![Just(0i32), -127..=128i32], shift in -13..=-5i32, seed in any::<u64>(),
