@@ -93,6 +93,11 @@ const MUST_MATCH: &[&str] = &[
     "op_sub_broadcast",
     "op_maximum",
     "op_minimum",
+    "op_pack",
+    "op_unpack",
+    "op_resize_bilinear",
+    "op_resize_bilinear_align",
+    "op_prelu",
 ];
 
 #[test]

@@ -234,11 +234,18 @@ SINGLE_OPS = {
     "op_strided_slice_shrink": ([(6, 9, 4)], lambda x: x[:, 2, ::-2, 1:]),
     "op_resize_nearest_align": ([(5, 4, 3)], lambda x: L.Lambda(
         lambda t: tf.compat.v1.image.resize_nearest_neighbor(t, (9, 7), align_corners=True))(x)),
+    "op_pack": ([(5, 6), (5, 6)], lambda a, b: keras.ops.stack([a, b], axis=2)),
+    "op_unpack": ([(3, 5, 4)], lambda x: keras.ops.unstack(x, axis=1)),
+    "op_resize_bilinear": ([(5, 4, 3)], lambda x: keras.ops.image.resize(x, (9, 11), interpolation="bilinear")),
+    "op_resize_bilinear_align": ([(5, 4, 3)], lambda x: L.Lambda(
+        lambda t: tf.compat.v1.image.resize_bilinear(t, (8, 10), align_corners=True))(x)),
     # Activations and elementwise operators.
     "op_relu": ([(6, 5, 4)], lambda x: L.ReLU()(x)),
     "op_relu6": ([(6, 5, 4)], lambda x: L.ReLU(6.0)(x)),
     "op_leaky_relu": ([(6, 5, 4)], lambda x: L.LeakyReLU(negative_slope=0.2)(x)),
     "op_tanh": ([(6, 5, 3)], lambda x: keras.activations.tanh(x * 3.0)),
+    "op_prelu": ([(6, 5, 4)], lambda x: L.PReLU(
+        alpha_initializer=keras.initializers.RandomUniform(-0.5, 0.5, seed=7), shared_axes=[1, 2])(x)),
     "op_sub_broadcast": ([(5, 7, 8), (1, 1, 8)], lambda a, b: a - b),
     "op_maximum": ([(5, 6, 4), (5, 6, 4)], lambda a, b: L.Maximum()([a, b])),
     "op_minimum": ([(5, 6, 4), (5, 6, 4)], lambda a, b: L.Minimum()([a, b])),

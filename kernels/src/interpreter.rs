@@ -67,7 +67,9 @@ pub fn scratch_bytes(step: &Step) -> usize {
             | KernelId::MaximumS8
             | KernelId::MinimumS8
             | KernelId::StridedSliceS8
-            | KernelId::ResizeNearestNeighborS8 => {}
+            | KernelId::ResizeNearestNeighborS8
+            | KernelId::ResizeBilinearS8
+            | KernelId::PreluS8 => {}
         }
     }
     match step.kernel {
@@ -96,6 +98,8 @@ pub fn scratch_bytes(step: &Step) -> usize {
         KernelId::ResizeNearestNeighborS8 => {
             resize_s8::resize_nearest_neighbor_s8_scratch_bytes(params!(step, Resize, 0))
         }
+        KernelId::ResizeBilinearS8 => resize_s8::resize_bilinear_s8_scratch_bytes(params!(step, Resize, 0)),
+        KernelId::PreluS8 => binary_s8::prelu_s8_scratch_bytes(params!(step, Prelu, 0)),
         // Copies and layout-only kernels need no scratch.
         KernelId::CopyS8 | KernelId::PadS8 | KernelId::ConcatS8 => 0,
     }
@@ -244,6 +248,8 @@ fn run_reference(
         KernelId::ResizeNearestNeighborS8 => {
             resize_s8::resize_nearest_neighbor_s8(params!(step, Resize, bad), a, b, c, output)
         }
+        KernelId::ResizeBilinearS8 => resize_s8::resize_bilinear_s8(params!(step, Resize, bad), a, b, c, output),
+        KernelId::PreluS8 => binary_s8::prelu_s8(params!(step, Prelu, bad), a, b, output),
     }
 }
 

@@ -98,6 +98,10 @@ pub enum KernelId {
     StridedSliceS8,
     /// RESIZE_NEAREST_NEIGHBOR (index tables precomputed).
     ResizeNearestNeighborS8,
+    /// RESIZE_BILINEAR (TFLite's 10-bit fixed-point weights; index tables precomputed).
+    ResizeBilinearS8,
+    /// Reference PRELU with broadcasting slopes.
+    PreluS8,
 }
 
 impl KernelId {
@@ -129,6 +133,8 @@ impl KernelId {
             KernelId::MinimumS8 => "minimum_s8",
             KernelId::StridedSliceS8 => "strided_slice_s8",
             KernelId::ResizeNearestNeighborS8 => "resize_nearest_neighbor_s8",
+            KernelId::ResizeBilinearS8 => "resize_bilinear_s8",
+            KernelId::PreluS8 => "prelu_s8",
         }
     }
 
@@ -497,8 +503,10 @@ pub struct SliceParams {
     pub stride: [i32; SLICE_MAX_DIMS],
 }
 
-/// Parameters of RESIZE_NEAREST_NEIGHBOR; the source row of each output row and the source column of each
-/// output column are precomputed tables (operands 1 and 2, little-endian `i32`).
+/// Parameters of RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR. The source rows and columns are precomputed
+/// tables (operands 1 and 2, little-endian `i32`): nearest neighbour, one source index per output row or
+/// column; bilinear, three values per output row or column: the lower and upper source index and the source
+/// position in units of 1/1024.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ResizeParams {
@@ -506,6 +514,33 @@ pub struct ResizeParams {
     pub input: [u32; 4],
     /// Output shape.
     pub output: [u32; 4],
+}
+
+/// Parameters of PRELU: inputs at or above the zero point requantised alone, those below multiplied by their
+/// slope first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct PreluParams {
+    /// Input shape (4-D).
+    pub input: [u32; 4],
+    /// Slope shape (4-D, 1 where it broadcasts).
+    pub alpha: [u32; 4],
+    /// Output shape.
+    pub output: [u32; 4],
+    /// `-input_zero_point`.
+    pub input_offset: i32,
+    /// `-alpha_zero_point`.
+    pub alpha_offset: i32,
+    /// `output_zero_point`.
+    pub output_offset: i32,
+    /// Multiplier of `input_scale / output_scale`.
+    pub multiplier_identity: i32,
+    /// Its shift.
+    pub shift_identity: i32,
+    /// Multiplier of `input_scale * alpha_scale / output_scale`.
+    pub multiplier_alpha: i32,
+    /// Its shift.
+    pub shift_alpha: i32,
 }
 
 /// The parameters of one step, one variant per parameter layout.
@@ -550,8 +585,10 @@ pub enum StepParams {
     Broadcast(BroadcastParams),
     /// STRIDED_SLICE, SLICE, SPLIT.
     StridedSlice(SliceParams),
-    /// RESIZE_NEAREST_NEIGHBOR.
+    /// RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR.
     Resize(ResizeParams),
+    /// PRELU.
+    Prelu(PreluParams),
     /// No parameters (a copy).
     NoParams,
 }

@@ -105,7 +105,12 @@ fn op_macs(model: &Model<'_>, op: &Operator) -> u64 {
         | OpKind::SplitV { .. }
         | OpKind::Squeeze
         | OpKind::ExpandDims
-        | OpKind::ResizeNearestNeighbor(_) => 0,
+        | OpKind::ResizeNearestNeighbor(_)
+        | OpKind::Pack { .. }
+        | OpKind::Unpack { .. } => 0,
+        // One multiply per output element (PRELU's slope), four per output element (bilinear weights).
+        OpKind::Prelu => out_elems(0),
+        OpKind::ResizeBilinear(_) => out_elems(0).saturating_mul(4),
     }
 }
 

@@ -3,9 +3,9 @@
 
 use arenaplan_kernels::program::{
     AddParams, BroadcastParams, ClampParams, ConcatParams, ConvParams, FullyConnectedParams, HardSwishParams, KernelId,
-    LeakyReluParams, LogisticParams, MeanParams, MulParams, Operand, PadParams, PoolParams, Program, QuantizeParams,
-    ReluParams, ResizeParams, Slice, SliceParams, SoftmaxParams, Step, StepParams, TransposeParams, Variant,
-    MAX_OPERANDS, SLICE_MAX_DIMS, TRANSPOSE_MAX_DIMS,
+    LeakyReluParams, LogisticParams, MeanParams, MulParams, Operand, PadParams, PoolParams, PreluParams, Program,
+    QuantizeParams, ReluParams, ResizeParams, Slice, SliceParams, SoftmaxParams, Step, StepParams, TransposeParams,
+    Variant, MAX_OPERANDS, SLICE_MAX_DIMS, TRANSPOSE_MAX_DIMS,
 };
 
 use crate::graph::{Graph, OpId, TensorId};
@@ -233,6 +233,7 @@ fn activation_bounds(params: &StepParams) -> Option<(i32, i32)> {
         | StepParams::Broadcast(_)
         | StepParams::StridedSlice(_)
         | StepParams::Resize(_)
+        | StepParams::Prelu(_)
         | StepParams::NoParams => None,
     }
 }
@@ -399,6 +400,10 @@ impl<'a> Compiler<'_, 'a> {
             OpKind::Split { .. } => return self.split(&cx, 1, 0),
             OpKind::SplitV { .. } => return self.split(&cx, 0, 2),
             OpKind::ResizeNearestNeighbor(o) => self.resize_nearest_neighbor(&cx, o)?,
+            OpKind::ResizeBilinear(o) => self.resize_bilinear(&cx, o)?,
+            OpKind::Prelu => self.prelu(&cx)?,
+            OpKind::Pack { axis, .. } => self.pack(&cx, axis)?,
+            OpKind::Unpack { axis, .. } => return self.unpack(&cx, axis),
             OpKind::Dequantize => return Err(unsupported()),
         };
         Ok(vec![self.finish(&cx, cx.out_t, compiled)?])
@@ -578,6 +583,111 @@ impl<'a> Compiler<'_, 'a> {
             steps.push(self.finish(cx, out_t, compiled)?);
         }
         Ok(steps)
+    }
+
+    /// PACK: a concatenation along a new axis (values are copied, as TFLM does, without requantisation).
+    fn pack(&mut self, cx: &OpContext, axis: i32) -> Result<Compiled, CompileError> {
+        let parts: Vec<usize> = cx.operator.inputs.iter().flatten().copied().collect();
+        let out_shape = self.tensor(cx.out_t).shape.clone();
+        let axis = resolve_axis(axis, out_shape.len())
+            .ok_or_else(|| Self::bad(cx.op, format!("PACK axis {axis} of a rank-{} output", out_shape.len())))?;
+        if parts.is_empty() || parts.len() > 4 {
+            return Err(Self::bad(cx.op, format!("PACK of {} inputs (the kernel takes 1 to 4)", parts.len())));
+        }
+        let outer: usize = out_shape[..axis].iter().product();
+        let mut chunks = [0u32; 4];
+        let mut inputs = [Operand::Unused; MAX_OPERANDS];
+        for (k, &t) in parts.iter().enumerate() {
+            chunks[k] = (self.tensor(t).elements() / outer.max(1)) as u32;
+            inputs[k] = self.operand(cx.op, Some(t))?;
+        }
+        let p = ConcatParams { outer: outer as u32, chunks, count: parts.len() as u32 };
+        Ok((KernelId::ConcatS8, StepParams::Concat(p), inputs))
+    }
+
+    /// UNPACK: one strided-slice step per output, each the input at one index of the axis.
+    fn unpack(&mut self, cx: &OpContext, axis: i32) -> Result<Vec<Step>, CompileError> {
+        let x = cx.need(0)?;
+        let shape = self.tensor(x).shape.clone();
+        let axis = resolve_axis(axis, shape.len())
+            .ok_or_else(|| Self::bad(cx.op, format!("UNPACK axis {axis} of a rank-{} input", shape.len())))?;
+        let mut steps = Vec::with_capacity(cx.operator.outputs.len());
+        for (k, &out_t) in cx.operator.outputs.iter().enumerate() {
+            let b: Vec<AxisBox> = shape
+                .iter()
+                .enumerate()
+                .map(|(d, &n)| {
+                    let (begin, count) = if d == axis { (k, 1) } else { (0, n) };
+                    AxisBox { begin, count, stride: 1, shrunk: d == axis }
+                })
+                .collect();
+            let compiled = self.slice_step(cx, x, &b)?;
+            steps.push(self.finish(cx, out_t, compiled)?);
+        }
+        Ok(steps)
+    }
+
+    /// PRELU: TFLite's two requantisations (alone above zero, times the slope below), slopes broadcast.
+    fn prelu(&mut self, cx: &OpContext) -> Result<Compiled, CompileError> {
+        let (x, alpha) = (cx.need(0)?, cx.need(1)?);
+        let (in_scales, in_zp) = self.quant(cx.op, x)?;
+        let (alpha_scales, alpha_zp) = self.quant(cx.op, alpha)?;
+        if alpha_scales.len() != 1 {
+            return Err(Self::bad(cx.op, "PRELU with per-channel slope quantisation is not implemented"));
+        }
+        let out_scale = cx.out_scale() as f64;
+        let (multiplier_identity, shift_identity) = quantize_multiplier(in_scales[0] as f64 / out_scale);
+        let (multiplier_alpha, shift_alpha) =
+            quantize_multiplier(in_scales[0] as f64 * alpha_scales[0] as f64 / out_scale);
+        let p = PreluParams {
+            input: self.shape4(cx.op, x)?,
+            alpha: self.shape4(cx.op, alpha)?,
+            output: self.shape4(cx.op, cx.out_t)?,
+            input_offset: -in_zp,
+            alpha_offset: -alpha_zp,
+            output_offset: cx.out_zp,
+            multiplier_identity,
+            shift_identity,
+            multiplier_alpha,
+            shift_alpha,
+        };
+        let mut inputs = one_operand(self.operand(cx.op, Some(x))?);
+        inputs[1] = self.operand(cx.op, Some(alpha))?;
+        Ok((KernelId::PreluS8, StepParams::Prelu(p), inputs))
+    }
+
+    /// RESIZE_BILINEAR: per output row and column, TFLite's integer interpolation values (lower and upper source
+    /// index, position in units of 1/1024) as precomputed tables.
+    fn resize_bilinear(&mut self, cx: &OpContext, o: ResizeNearestNeighborOptions) -> Result<Compiled, CompileError> {
+        let x = cx.need(0)?;
+        let input = self.shape4(cx.op, x)?;
+        let output = self.shape4(cx.op, cx.out_t)?;
+        if input.iter().chain(&output).any(|&d| d == 0 || d > 1 << 20) {
+            return Err(Self::bad(cx.op, format!("RESIZE_BILINEAR from {input:?} to {output:?}")));
+        }
+        let table = |out_size: u32, in_size: u32| -> Vec<i32> {
+            let (out_size, in_size) = (out_size as i64, in_size as i64);
+            let scale_10 = if o.align_corners && out_size > 1 {
+                ((1 << 10) * (in_size - 1) + (out_size - 1) / 2) / (out_size - 1)
+            } else {
+                ((1 << 10) * in_size + out_size / 2) / out_size
+            };
+            let mut values = Vec::with_capacity(3 * out_size as usize);
+            for i in 0..out_size {
+                let scaled = if o.half_pixel_centers { i * scale_10 + scale_10 / 2 - (1 << 9) } else { i * scale_10 };
+                // Division truncates toward zero, as in the reference.
+                let lower = (scaled / (1 << 10)).max(0);
+                let upper = ((scaled + (1 << 10) - 1) / (1 << 10)).min(in_size - 1);
+                values.extend([lower as i32, upper as i32, scaled as i32]);
+            }
+            values
+        };
+        let rows = table(output[1], input[1]);
+        let cols = table(output[2], input[2]);
+        let mut inputs = one_operand(self.operand(cx.op, Some(x))?);
+        inputs[1] = self.push_i32s(&rows);
+        inputs[2] = self.push_i32s(&cols);
+        Ok((KernelId::ResizeBilinearS8, StepParams::Resize(ResizeParams { input, output }), inputs))
     }
 
     /// RESIZE_NEAREST_NEIGHBOR: the source row and column of every output row and column, with TFLite's float

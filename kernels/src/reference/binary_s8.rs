@@ -1,9 +1,10 @@
 //! Broadcasting binary operators: SUB (`sub_s8`, TFLite's ADD recipe with the second input negated), MAXIMUM
-//! (`maximum_s8`) and MINIMUM (`minimum_s8`) on raw values (their inputs and output share the quantisation).
+//! (`maximum_s8`) and MINIMUM (`minimum_s8`) on raw values (their inputs and output share the quantisation), and
+//! PRELU (`prelu_s8`) with broadcasting slopes.
 
 use super::clamp_s8;
 use super::elementwise_s8::broadcast_binary;
-use crate::program::{AddParams, BroadcastParams};
+use crate::program::{AddParams, BroadcastParams, PreluParams};
 use crate::quant::multiply_by_quantized_multiplier;
 use crate::KernelError;
 
@@ -38,6 +39,25 @@ pub fn maximum_s8(p: &BroadcastParams, a: &[u8], b: &[u8], output: &mut [u8]) ->
 /// Elementwise minimum of the raw values.
 pub fn minimum_s8(p: &BroadcastParams, a: &[u8], b: &[u8], output: &mut [u8]) -> Result<(), KernelError> {
     broadcast_binary("minimum_s8", [p.input1, p.input2, p.output], a, b, output, |x, y| x.min(y) as i8 as u8)
+}
+
+/// Scratch bytes of PRELU: none.
+pub fn prelu_s8_scratch_bytes(_params: &PreluParams) -> usize {
+    0
+}
+
+/// TFLite's int8 PRELU: `x >= 0 ? requant1(x) : requant2(x * alpha)` (both offset by their zero points), plus
+/// the output zero point, clamped to int8; the slopes broadcast against the input.
+pub fn prelu_s8(p: &PreluParams, input: &[u8], alpha: &[u8], output: &mut [u8]) -> Result<(), KernelError> {
+    broadcast_binary("prelu_s8", [p.input, p.alpha, p.output], input, alpha, output, |x, a| {
+        let x = x + p.input_offset;
+        let v = if x >= 0 {
+            multiply_by_quantized_multiplier(x, p.multiplier_identity, p.shift_identity)
+        } else {
+            multiply_by_quantized_multiplier(x * (a + p.alpha_offset), p.multiplier_alpha, p.shift_alpha)
+        };
+        clamp_s8(v.saturating_add(p.output_offset), -128, 127)
+    })
 }
 
 #[cfg(test)]

@@ -237,7 +237,7 @@ fn check_shapes(model: &Model<'_>, op: &Operator) -> Result<(), ReadError> {
         | OpKind::Relu6
         | OpKind::LeakyRelu { .. }
         | OpKind::Tanh => expect_shape(&need(0)?.shape.iter().map(|&d| d as u64).collect::<Vec<_>>()),
-        OpKind::Sub { .. } | OpKind::Maximum | OpKind::Minimum => {
+        OpKind::Sub { .. } | OpKind::Maximum | OpKind::Minimum | OpKind::Prelu => {
             let (a, b) = (need(0)?, need(1)?);
             if a.shape.len() > 4 || b.shape.len() > 4 {
                 return Err(bad("inputs of more than 4 dimensions".to_owned()));
@@ -311,7 +311,35 @@ fn check_shapes(model: &Model<'_>, op: &Operator) -> Result<(), ReadError> {
             }
             Ok(())
         }
-        OpKind::ResizeNearestNeighbor(_) => {
+        OpKind::Pack { values_count, axis } => {
+            let first = need(0)?;
+            let parts: Vec<&Tensor<'_>> = op.inputs.iter().flatten().map(|&t| &model.tensors[t]).collect();
+            if parts.len() != *values_count as usize || parts.iter().any(|p| p.shape != first.shape) {
+                return Err(bad(format!("{} inputs of differing shapes for values_count {values_count}", parts.len())));
+            }
+            let axis = resolve_axis(*axis, first.shape.len() + 1)
+                .ok_or_else(|| bad(format!("axis {axis} for a rank-{} output", first.shape.len() + 1)))?;
+            let mut expected: Vec<u64> = first.shape.iter().map(|&d| d as u64).collect();
+            expected.insert(axis, parts.len() as u64);
+            expect_shape(&expected)
+        }
+        OpKind::Unpack { num, axis } => {
+            let x = need(0)?;
+            let axis = resolve_axis(*axis, x.shape.len())
+                .ok_or_else(|| bad(format!("axis {axis} of a rank-{} input", x.shape.len())))?;
+            if x.shape.len() > SLICE_MAX_DIMS || op.outputs.len() != x.shape[axis] || *num as usize != x.shape[axis] {
+                return Err(bad(format!("{} outputs ({num} declared) for {} slices", op.outputs.len(), x.shape[axis])));
+            }
+            let mut expected = x.shape.clone();
+            expected.remove(axis);
+            match op.outputs.iter().map(|&t| &model.tensors[t]).find(|t| t.shape != expected) {
+                Some(t) => {
+                    Err(bad(format!("output tensor {} has shape {:?}, expected {expected:?}", t.index, t.shape)))
+                }
+                None => Ok(()),
+            }
+        }
+        OpKind::ResizeNearestNeighbor(_) | OpKind::ResizeBilinear(_) => {
             let [n, _, _, c] = rank4(need(0)?, "input")?;
             let size = constant(need(1)?, "size")?;
             let [h, w] = <[i32; 2]>::try_from(size.as_slice())

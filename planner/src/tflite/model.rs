@@ -228,7 +228,7 @@ pub struct StridedSliceOptions {
     pub offset: bool,
 }
 
-/// Options of RESIZE_NEAREST_NEIGHBOR.
+/// Options of RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ResizeNearestNeighborOptions {
     /// Corners of input and output aligned.
@@ -322,6 +322,24 @@ pub enum OpKind {
     ExpandDims,
     /// RESIZE_NEAREST_NEIGHBOR (the output size is constant input 1).
     ResizeNearestNeighbor(ResizeNearestNeighborOptions),
+    /// RESIZE_BILINEAR (the output size is constant input 1; same options as nearest neighbour).
+    ResizeBilinear(ResizeNearestNeighborOptions),
+    /// PRELU (the slopes are input 1, broadcast against the input).
+    Prelu,
+    /// PACK: the inputs stacked along a new axis.
+    Pack {
+        /// Number of inputs.
+        values_count: i32,
+        /// The new axis in the output (negative counts from the end).
+        axis: i32,
+    },
+    /// UNPACK: the input cut along an axis into outputs without it.
+    Unpack {
+        /// Number of outputs.
+        num: i32,
+        /// The axis (negative counts from the end).
+        axis: i32,
+    },
 }
 
 impl OpKind {
@@ -360,6 +378,10 @@ impl OpKind {
             OpKind::Squeeze => "SQUEEZE",
             OpKind::ExpandDims => "EXPAND_DIMS",
             OpKind::ResizeNearestNeighbor(_) => "RESIZE_NEAREST_NEIGHBOR",
+            OpKind::ResizeBilinear(_) => "RESIZE_BILINEAR",
+            OpKind::Prelu => "PRELU",
+            OpKind::Pack { .. } => "PACK",
+            OpKind::Unpack { .. } => "UNPACK",
         }
     }
 }

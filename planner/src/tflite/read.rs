@@ -181,6 +181,19 @@ fn op_kind<'a>(code: i32, options: Option<Table<'a>>, op_index: usize) -> Result
         102 => OpKind::SplitV { num_splits: options.map(|o| o.i32(0, 0, W)).transpose()?.unwrap_or(0) },
         43 => OpKind::Squeeze,
         70 => OpKind::ExpandDims,
+        23 => OpKind::ResizeBilinear(ResizeNearestNeighborOptions {
+            align_corners: options.map(|o| o.bool(2, W)).transpose()?.unwrap_or(false),
+            half_pixel_centers: options.map(|o| o.bool(3, W)).transpose()?.unwrap_or(false),
+        }),
+        54 => OpKind::Prelu,
+        83 => OpKind::Pack {
+            values_count: options.map(|o| o.i32(0, 0, W)).transpose()?.unwrap_or(0),
+            axis: options.map(|o| o.i32(1, 0, W)).transpose()?.unwrap_or(0),
+        },
+        88 => OpKind::Unpack {
+            num: options.map(|o| o.i32(0, 0, W)).transpose()?.unwrap_or(0),
+            axis: options.map(|o| o.i32(1, 0, W)).transpose()?.unwrap_or(0),
+        },
         97 => OpKind::ResizeNearestNeighbor(ResizeNearestNeighborOptions {
             align_corners: options.map(|o| o.bool(0, W)).transpose()?.unwrap_or(false),
             half_pixel_centers: options.map(|o| o.bool(1, W)).transpose()?.unwrap_or(false),
