@@ -160,6 +160,24 @@ fn every_supported_zoo_model_matches_tflm_with(kernels: KernelVariant) {
     }
 }
 
+/// SQUEEZE and EXPAND_DIMS copy bytes as RESHAPE does (in TFLM too), but the Keras converter never emits them:
+/// `op_reshape` with its RESHAPE read as each of them must still give TFLM's outputs.
+#[test]
+fn squeeze_and_expand_dims_run_like_reshape() {
+    use arenaplan::planner::tflite::{read_model, OpKind};
+    let bytes = datasets::model_bytes("op_reshape").unwrap();
+    for kind in [OpKind::Squeeze, OpKind::ExpandDims] {
+        let mut model = read_model(&bytes).unwrap();
+        let reshape = model.operators.iter().position(|o| o.kind == OpKind::Reshape).expect("a RESHAPE");
+        model.operators[reshape].kind = kind;
+        let graph = Graph::from_model(model).unwrap();
+        let plan = greedy_plan(&graph);
+        let compiled = compile(&graph, &plan).unwrap();
+        assert_eq!(compiled.steps[reshape].kernel, kernels::KernelId::CopyS8);
+        assert_eq!(check_goldens("op_reshape", &bytes, &graph, &plan), Ok(3), "{}", kind.name());
+    }
+}
+
 #[test]
 fn an_arena_smaller_than_the_plan_is_an_error() {
     let bytes = datasets::model_bytes("fc_autoencoder_640").unwrap();
