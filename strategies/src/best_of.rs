@@ -1,6 +1,7 @@
 //! `best-of`: run several packers and keep the smallest arena.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use arenaplan_planner::plan::arena_bytes_of;
 use arenaplan_planner::{BufferProblem, PackError, PackLimits, Packer, Packing, Status};
@@ -9,7 +10,9 @@ use crate::common::{finish, without_capacity};
 use crate::greedy::GreedyPacker;
 
 /// Runs every packer of its list (without the capacity) and keeps the smallest arena; on ties, the packer
-/// listed first. Fails only when every packer fails.
+/// listed first. Fails only when every packer fails. The time limit is shared: each packer gets what is left
+/// of it, and once it has passed no further packer starts if one has found a packing: the best so far is
+/// returned.
 pub struct BestOf {
     /// The packers to run, in tie-break order.
     pub packers: Vec<Box<dyn Packer>>,
@@ -26,10 +29,16 @@ impl BestOf {
     /// The best packing of the list and the name of the packer that found it.
     pub fn best(&self, problem: &BufferProblem, limits: &PackLimits) -> Result<(Packing, String), PackError> {
         let free = without_capacity(problem);
+        let deadline = limits.deadline();
         let mut best: Option<(u64, Packing, String)> = None;
         let mut last_error = None;
         for packer in &self.packers {
-            match packer.pack(&free, limits) {
+            let now = Instant::now();
+            if now >= deadline && best.is_some() {
+                break;
+            }
+            let left = PackLimits { time_limit: deadline.saturating_duration_since(now), ..*limits };
+            match packer.pack(&free, &left) {
                 Ok(packing) => {
                     let arena = arena_bytes_of(problem, &packing.offsets);
                     if best.as_ref().is_none_or(|(a, _, _)| arena < *a) {

@@ -12,6 +12,7 @@
 //! | [`Conflicts`](Order::Conflicts) | `greedy-by-conflicts` | `greedy-by-conflicts-best-fit` |
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use arenaplan_planner::{BufferProblem, PackError, PackLimits, Packer, Packing, Status};
 
@@ -19,8 +20,12 @@ mod best_fit;
 mod first_fit;
 mod order;
 
-pub use best_fit::best_fit_in_order;
-pub use first_fit::{first_fit_bounded, first_fit_in_order};
+pub use best_fit::{best_fit_in_order, best_fit_until};
+pub use first_fit::{first_fit_bounded, first_fit_in_order, first_fit_until};
+
+/// How many buffers a greedy placement places between two readings of the clock: a greedy packer honours its
+/// time limit to within that many placements, and a problem of fewer buffers always completes.
+pub const DEADLINE_CHECK_EVERY: usize = 64;
 pub use order::{breadth_order, conflict_counts, conflicts_order, size_desc_order, start_time_order};
 
 /// The order in which buffers are placed.
@@ -106,6 +111,19 @@ impl GreedyPacker {
     pub fn offsets(&self, problem: &BufferProblem) -> Vec<u64> {
         place_in_order(problem, &self.buffer_order(problem), self.placement)
     }
+
+    /// [`GreedyPacker::offsets`], or `None` when `deadline` passes first (a greedy has no plan before it
+    /// has placed every buffer).
+    pub fn offsets_until(&self, problem: &BufferProblem, deadline: Instant) -> Option<Vec<u64>> {
+        let order = self.buffer_order(problem);
+        if Instant::now() >= deadline && order.len() >= DEADLINE_CHECK_EVERY {
+            return None;
+        }
+        match self.placement {
+            Placement::FirstFit => first_fit_until(problem, &order, u64::MAX, Some(deadline)).map(|(o, _)| o),
+            Placement::BestFit => best_fit_until(problem, &order, Some(deadline)),
+        }
+    }
 }
 
 /// Place buffers in `order` with a placement rule.
@@ -132,8 +150,11 @@ impl Packer for GreedyPacker {
         ])
     }
 
-    fn pack(&self, problem: &BufferProblem, _limits: &PackLimits) -> Result<Packing, PackError> {
-        let offsets = self.offsets(problem);
+    /// Places every buffer, or stops with [`PackError::TimeLimit`] when the limit passes first (checked every
+    /// [`DEADLINE_CHECK_EVERY`] buffers).
+    fn pack(&self, problem: &BufferProblem, limits: &PackLimits) -> Result<Packing, PackError> {
+        let offsets =
+            self.offsets_until(problem, limits.deadline()).ok_or(PackError::TimeLimit { limit: limits.time_limit })?;
         crate::common::finish(&self.name(), problem, offsets, Status::Heuristic, problem.lower_bound())
     }
 }
