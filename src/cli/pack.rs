@@ -29,6 +29,9 @@ pub struct PackArgs {
     /// Seed of randomised packers.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// With `--strategy exact`: a progress line (elapsed, nodes, proven bound, best arena) on stderr every second.
+    #[arg(long)]
+    progress: bool,
 }
 
 pub fn run(args: PackArgs) -> anyhow::Result<()> {
@@ -39,9 +42,15 @@ pub fn run(args: PackArgs) -> anyhow::Result<()> {
     if let Some(capacity) = args.capacity {
         problem.capacity = Some(capacity);
     }
-    let Some(packer) = strategies::packer_by_name(&args.strategy) else {
+    let Some(mut packer) = strategies::packer_by_name(&args.strategy) else {
         bail!("unknown packer `{}` (known: {})", args.strategy, strategies::packer_names().join(", "));
     };
+    if args.progress && args.strategy == "exact" {
+        let interval = Duration::from_secs(1);
+        packer = Box::new(
+            strategies::ExactPacker::default().with_progress(strategies::exact::Progress::Stderr { interval }),
+        );
+    }
     let limits = PackLimits { time_limit: Duration::from_millis(args.time_limit_ms), seed: args.seed };
     let started = Instant::now();
     let (packing, arena) = pack_checked(packer.as_ref(), &problem, &limits)?;

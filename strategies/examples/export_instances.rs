@@ -1,6 +1,7 @@
 //! Writes the allocation instances under `datasets/instances/` in MiniMalloc's CSV format: the problem of every
-//! zoo network (default schedule, TFLM's scratch, 16-byte alignment), a few generated perfect packings (with
-//! the solution they were cut from) and DNN-like instances.
+//! zoo network (default schedule, TFLM's scratch, 16-byte alignment) and the hard-instance suite
+//! (`arenaplan_strategies::instances::hard_suite`: zero-slack perfect packings, with the solution they were cut
+//! from, and DNN-like instances, 50 to 1,000 buffers, realistic time values).
 //!
 //! `cargo run -p arenaplan-strategies --example export_instances`
 
@@ -9,11 +10,7 @@ use std::fs;
 use arenaplan_datasets as datasets;
 use arenaplan_planner::minimalloc_csv::write_csv;
 use arenaplan_planner::{lower, Graph, PlanRequest};
-use arenaplan_strategies::instances::{dnn_like, perfect_packing};
-
-/// The generated instances: (buffers, seed) of perfect packings, (operators, seed) of DNN-like ones.
-const PERFECT: [(usize, u64); 6] = [(50, 1), (150, 1), (150, 2), (300, 1), (450, 1), (450, 2)];
-const DNN: [(usize, u64); 2] = [(100, 1), (400, 2)];
+use arenaplan_strategies::instances::hard_suite;
 
 fn main() -> anyhow::Result<()> {
     let dir = datasets::root().join("instances");
@@ -30,13 +27,11 @@ fn main() -> anyhow::Result<()> {
         let problem = lower(&graph, &graph.default_schedule(), &PlanRequest::default())?.problem;
         write(format!("zoo_{name}.csv"), write_csv(&problem, None))?;
     }
-    for (n, seed) in PERFECT {
-        let pp = perfect_packing(n, seed);
-        write(format!("perfect_{n}_s{seed}.csv"), write_csv(&pp.problem, None))?;
-        write(format!("perfect_{n}_s{seed}.solution.csv"), write_csv(&pp.problem, Some(&pp.offsets)))?;
-    }
-    for (ops, seed) in DNN {
-        write(format!("dnn_{ops}_s{seed}.csv"), write_csv(&dnn_like(ops, seed), None))?;
+    for instance in hard_suite() {
+        write(format!("{}.csv", instance.name), write_csv(&instance.problem, None))?;
+        if let Some(solution) = &instance.solution {
+            write(format!("{}.solution.csv", instance.name), write_csv(&instance.problem, Some(solution)))?;
+        }
     }
     for name in &written {
         println!("wrote datasets/instances/{name}");

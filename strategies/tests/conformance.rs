@@ -10,6 +10,7 @@ use arenaplan_planner::{
     lower, pack_checked, Buffer, BufferId, BufferOrigin, BufferProblem, Graph, PackError, PackLimits, PlanRequest,
     Status,
 };
+use arenaplan_strategies::exact::{ExactPacker, Rules};
 use arenaplan_strategies::greedy::first_fit_in_order;
 use arenaplan_strategies::{packer_by_name, packer_names, packers};
 use proptest::prelude::*;
@@ -184,6 +185,31 @@ proptest! {
             if load > 0 {
                 let result = pack_checked(packer.as_ref(), &problem.clone().with_capacity(load - 1), &limits());
                 prop_assert!(result.is_err(), "{} fits below LOAD", name);
+            }
+        }
+    }
+
+    /// The exact packer's rule presets beyond the registry's default: MiniMalloc's rules only, every rule on
+    /// (time sweep included), every rule off; each validates, proves the brute-force optimum on small problems,
+    /// and answers the decision at the optimum and one byte below.
+    #[test]
+    fn exact_rule_presets_match_brute_force(problem in arb_problem(6)) {
+        let optimum = brute_force_optimum(&problem);
+        let presets = [
+            ExactPacker::minimalloc(),
+            ExactPacker::default().with_rules(Rules::ALL),
+            ExactPacker::default().with_rules(Rules::NONE),
+        ];
+        for packer in &presets {
+            let rules = packer.rules.describe();
+            let (packing, arena) = pack_checked(packer, &problem, &limits()).unwrap();
+            prop_assert_eq!(arena, optimum, "rules {}", rules);
+            prop_assert_eq!(packing.status, Status::Optimal, "rules {}", rules);
+            let fits = pack_checked(packer, &problem.clone().with_capacity(optimum), &limits());
+            prop_assert!(fits.is_ok(), "rules {}: {:?}", rules, fits.err());
+            if optimum > 0 {
+                let below = pack_checked(packer, &problem.clone().with_capacity(optimum - 1), &limits());
+                prop_assert!(matches!(below, Err(PackError::Infeasible { .. })), "rules {}: {:?}", rules, below);
             }
         }
     }

@@ -3,7 +3,8 @@
 use arenaplan_planner::minimalloc_csv::read_csv;
 use arenaplan_planner::plan::arena_bytes_of;
 use arenaplan_planner::validate_offsets;
-use arenaplan_strategies::instances::{dnn_like, perfect_packing};
+use arenaplan_strategies::canonical::canonicalize;
+use arenaplan_strategies::instances::{dnn_like, hard_suite, perfect_packing, realistic_times};
 
 #[test]
 fn perfect_packings_have_zero_slack_and_their_cut_packing_is_valid() {
@@ -56,4 +57,36 @@ fn committed_instances_parse_and_committed_solutions_are_valid() {
         }
     }
     assert!(instances >= 4 && solutions >= 1, "{instances} instances, {solutions} solutions in {}", dir.display());
+}
+
+#[test]
+fn realistic_times_keep_the_problem_and_spread_the_time_values() {
+    let pp = perfect_packing(300, 4);
+    let spread = realistic_times(&pp.problem, 4);
+    // The same allocation problem: equal canonical forms, the cut packing still valid with the same arena.
+    assert_eq!(canonicalize(&spread).problem, canonicalize(&pp.problem).problem);
+    validate_offsets(&spread, &pp.offsets, pp.optimum_bytes).unwrap();
+    assert_eq!(spread.lower_bound(), pp.optimum_bytes);
+    // Not ranks: the largest time stamp is far beyond the number of boundaries.
+    let last = spread.buffers.iter().map(|b| b.live.end).max().unwrap();
+    assert!(last > 1_000_000, "{last}");
+    assert_eq!(realistic_times(&pp.problem, 4), spread, "seeded");
+}
+
+#[test]
+fn the_hard_suite_spans_50_to_1000_buffers_with_zero_slack_perfect_packings() {
+    let suite = hard_suite();
+    let sizes: Vec<usize> = suite.iter().map(|s| s.problem.buffers.len()).collect();
+    assert!(sizes.iter().all(|&n| (50..=1_010).contains(&n)), "{sizes:?}");
+    assert!(sizes.iter().filter(|&&n| n >= 1_000).count() >= 2, "a perfect packing and a DNN of 1,000: {sizes:?}");
+    for s in &suite {
+        if let (Some(optimum), Some(solution)) = (s.known_optimum_bytes, &s.solution) {
+            // Zero slack: from the first start on, every section carries exactly the optimum; the witness reaches it.
+            let segments = s.problem.live_segments();
+            assert!(segments.iter().skip_while(|seg| seg.1 == 0).all(|&(_, live)| live == optimum), "{}", s.name);
+            validate_offsets(&s.problem, solution, optimum).unwrap_or_else(|e| panic!("{}: {e}", s.name));
+            assert_eq!(arena_bytes_of(&s.problem, solution), optimum, "{}", s.name);
+        }
+    }
+    assert!(suite.iter().filter(|s| s.known_optimum_bytes.is_some()).count() >= 10);
 }
