@@ -239,6 +239,7 @@ SINGLE_OPS = {
     "op_resize_bilinear": ([(5, 4, 3)], lambda x: keras.ops.image.resize(x, (9, 11), interpolation="bilinear")),
     "op_resize_bilinear_align": ([(5, 4, 3)], lambda x: L.Lambda(
         lambda t: tf.compat.v1.image.resize_bilinear(t, (8, 10), align_corners=True))(x)),
+    "op_transpose_conv": ([(5, 4, 3)], lambda x: L.Conv2DTranspose(4, 3, strides=2, padding="same")(x)),
     # Activations and elementwise operators.
     "op_relu": ([(6, 5, 4)], lambda x: L.ReLU()(x)),
     "op_relu6": ([(6, 5, 4)], lambda x: L.ReLU(6.0)(x)),

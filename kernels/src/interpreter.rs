@@ -5,7 +5,7 @@ use core::ops::Range;
 use crate::program::{KernelId, Operand, Program, Slice, Step, StepParams, Variant, MAX_OPERANDS};
 use crate::reference::{
     activation_s8, binary_s8, conv2d_s8, elementwise_s8, fully_connected_s8, hard_swish_s8, logistic_s8, pool2d_s8,
-    reduce_s8, resize_s8, slice_s8, softmax_s8, tanh_s8, transpose_s8,
+    reduce_s8, resize_s8, slice_s8, softmax_s8, tanh_s8, transpose_conv2d_s8, transpose_s8,
 };
 use crate::{optimized, KernelError};
 
@@ -69,7 +69,8 @@ pub fn scratch_bytes(step: &Step) -> usize {
             | KernelId::StridedSliceS8
             | KernelId::ResizeNearestNeighborS8
             | KernelId::ResizeBilinearS8
-            | KernelId::PreluS8 => {}
+            | KernelId::PreluS8
+            | KernelId::TransposeConv2dS8 => {}
         }
     }
     match step.kernel {
@@ -100,6 +101,7 @@ pub fn scratch_bytes(step: &Step) -> usize {
         }
         KernelId::ResizeBilinearS8 => resize_s8::resize_bilinear_s8_scratch_bytes(params!(step, Resize, 0)),
         KernelId::PreluS8 => binary_s8::prelu_s8_scratch_bytes(params!(step, Prelu, 0)),
+        KernelId::TransposeConv2dS8 => transpose_conv2d_s8::transpose_conv2d_s8_scratch_bytes(params!(step, Conv, 0)),
         // Copies and layout-only kernels need no scratch.
         KernelId::CopyS8 | KernelId::PadS8 | KernelId::ConcatS8 => 0,
     }
@@ -250,6 +252,9 @@ fn run_reference(
         }
         KernelId::ResizeBilinearS8 => resize_s8::resize_bilinear_s8(params!(step, Resize, bad), a, b, c, output),
         KernelId::PreluS8 => binary_s8::prelu_s8(params!(step, Prelu, bad), a, b, output),
+        KernelId::TransposeConv2dS8 => {
+            transpose_conv2d_s8::transpose_conv2d_s8(params!(step, Conv, bad), a, b, c, d, e, output)
+        }
     }
 }
 

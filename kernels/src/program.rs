@@ -102,6 +102,8 @@ pub enum KernelId {
     ResizeBilinearS8,
     /// Reference PRELU with broadcasting slopes.
     PreluS8,
+    /// Reference TRANSPOSE_CONV (per-channel requantisation; parameters as the convolutions').
+    TransposeConv2dS8,
 }
 
 impl KernelId {
@@ -135,6 +137,7 @@ impl KernelId {
             KernelId::ResizeNearestNeighborS8 => "resize_nearest_neighbor_s8",
             KernelId::ResizeBilinearS8 => "resize_bilinear_s8",
             KernelId::PreluS8 => "prelu_s8",
+            KernelId::TransposeConv2dS8 => "transpose_conv2d_s8",
         }
     }
 

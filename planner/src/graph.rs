@@ -75,6 +75,8 @@ fn op_macs(model: &Model<'_>, op: &Operator) -> u64 {
         OpKind::Conv2d(_) => out_elems(0).saturating_mul(product(&mut dims(1).iter().skip(1))),
         // weights [1, kh, kw, cout]
         OpKind::DepthwiseConv2d(_) => out_elems(0).saturating_mul(product(&mut dims(1).iter().skip(1).take(2))),
+        // weights [cout, kh, kw, cin]: every input element meets kh * kw * cout weights
+        OpKind::TransposeConv(_) => product(&mut dims(2).iter()).saturating_mul(product(&mut dims(1).iter().take(3))),
         // weights [cout, cin]
         OpKind::FullyConnected(_) => out_elems(0).saturating_mul(dims(1).last().map(|&d| d as u64).unwrap_or(0)),
         OpKind::AveragePool2d(p) | OpKind::MaxPool2d(p) => {

@@ -14,7 +14,7 @@ use crate::problem::BufferOrigin;
 use crate::tflite::geometry::{constant_i32s, permutation, resolve_axis, slice_box, strided_slice_box, AxisBox};
 use crate::tflite::{
     Activation, ConcatenationOptions, DType, FullyConnectedOptions, OpKind, Operator, Padding, Pool2dOptions,
-    ResizeNearestNeighborOptions, SoftmaxOptions, StridedSliceOptions, Tensor,
+    ResizeNearestNeighborOptions, SoftmaxOptions, StridedSliceOptions, Tensor, TransposeConvOptions,
 };
 use crate::validate::ValidationError;
 
@@ -182,12 +182,12 @@ pub fn conv_params(graph: &Graph<'_>, op_id: OpId) -> Result<ConvParams, Compile
         Ok(out)
     };
     let (in_shape, out_shape, w_shape) = (shape4(x, input)?, shape4(out_t, output)?, shape4(w, filter)?);
-    let (pad, sh, sw, dh, dw, act, dm) = match operator.kind {
-        OpKind::Conv2d(o) => (o.padding, o.stride_h, o.stride_w, o.dilation_h, o.dilation_w, o.activation, 1),
-        OpKind::DepthwiseConv2d(o) => {
-            (o.padding, o.stride_h, o.stride_w, o.dilation_h, o.dilation_w, o.activation, o.depth_multiplier)
-        }
-        ref other => return Err(bad(format!("{} is not a convolution", other.name()))),
+    let (pad, sh, sw, dh, dw, act, dm) = if let OpKind::Conv2d(o) = operator.kind {
+        (o.padding, o.stride_h, o.stride_w, o.dilation_h, o.dilation_w, o.activation, 1)
+    } else if let OpKind::DepthwiseConv2d(o) = operator.kind {
+        (o.padding, o.stride_h, o.stride_w, o.dilation_h, o.dilation_w, o.activation, o.depth_multiplier)
+    } else {
+        return Err(bad(format!("{} is not a convolution", operator.kind.name())));
     };
     let (act_min, act_max) = activation_range_s8(act, out_scale, out_zp);
     let (kh, kw) = (w_shape[1], w_shape[2]);
@@ -402,6 +402,7 @@ impl<'a> Compiler<'_, 'a> {
             OpKind::ResizeNearestNeighbor(o) => self.resize_nearest_neighbor(&cx, o)?,
             OpKind::ResizeBilinear(o) => self.resize_bilinear(&cx, o)?,
             OpKind::Prelu => self.prelu(&cx)?,
+            OpKind::TransposeConv(o) => self.transpose_conv(&cx, o)?,
             OpKind::Pack { axis, .. } => self.pack(&cx, axis)?,
             OpKind::Unpack { axis, .. } => return self.unpack(&cx, axis),
             OpKind::Dequantize => return Err(unsupported()),
@@ -583,6 +584,57 @@ impl<'a> Compiler<'_, 'a> {
             steps.push(self.finish(cx, out_t, compiled)?);
         }
         Ok(steps)
+    }
+
+    /// TRANSPOSE_CONV: per-channel multipliers and shifts as the convolutions'; the padding is the one of the
+    /// forward convolution from the output to the input, as TFLite computes it.
+    fn transpose_conv(&mut self, cx: &OpContext, o: TransposeConvOptions) -> Result<Compiled, CompileError> {
+        let op = cx.op;
+        let (w, x) = (cx.need(1)?, cx.need(2)?);
+        let (in_scales, in_zp) = self.quant(op, x)?;
+        let (w_scales, _) = self.quant(op, w)?;
+        let input = self.shape4(op, x)?;
+        let output = self.shape4(op, cx.out_t)?;
+        let filter = self.shape4(op, w)?;
+        let mut multipliers = Vec::with_capacity(output[3] as usize);
+        let mut shifts = Vec::with_capacity(output[3] as usize);
+        for c in 0..output[3] as usize {
+            let ws = *w_scales.get(c).or(w_scales.first()).unwrap_or(&0.0);
+            let (m, s) = quantize_multiplier(in_scales[0] as f64 * ws as f64 / cx.out_scale() as f64);
+            multipliers.push(m);
+            shifts.push(s);
+        }
+        let (kh, kw) = (filter[1], filter[2]);
+        let (sh, sw) = (o.stride_h as u32, o.stride_w as u32);
+        // TFLite's output size of the forward convolution over the output (SAME: ceil, VALID: floor).
+        let forward = |size: u32, k: u32, stride: u32| match o.padding {
+            Padding::Same => size.div_ceil(stride),
+            Padding::Valid => (size + stride).saturating_sub(k) / stride,
+        };
+        let (act_min, act_max) = activation_range_s8(o.activation, cx.out_scale(), cx.out_zp);
+        let p = ConvParams {
+            input,
+            output,
+            filter_h: kh,
+            filter_w: kw,
+            stride_h: sh,
+            stride_w: sw,
+            dilation_h: 1,
+            dilation_w: 1,
+            pad_h: padding(o.padding, output[1], forward(output[1], kh, sh), kh, sh, 1),
+            pad_w: padding(o.padding, output[2], forward(output[2], kw, sw), kw, sw, 1),
+            depth_multiplier: 1,
+            input_offset: -in_zp,
+            output_offset: cx.out_zp,
+            act_min,
+            act_max,
+        };
+        let mut inputs = one_operand(self.operand(op, Some(x))?);
+        inputs[1] = self.operand(op, Some(w))?;
+        inputs[2] = self.operand(op, cx.input(3))?;
+        inputs[3] = self.push_i32s(&multipliers);
+        inputs[4] = self.push_i32s(&shifts);
+        Ok((KernelId::TransposeConv2dS8, StepParams::Conv(p), inputs))
     }
 
     /// PACK: a concatenation along a new axis (values are copied, as TFLM does, without requantisation).

@@ -16,6 +16,7 @@ pub mod resize_s8;
 pub mod slice_s8;
 pub mod softmax_s8;
 pub mod tanh_s8;
+pub mod transpose_conv2d_s8;
 pub mod transpose_s8;
 
 /// Read the `i`-th little-endian `i32` of `bytes`.

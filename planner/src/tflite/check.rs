@@ -311,6 +311,37 @@ fn check_shapes(model: &Model<'_>, op: &Operator) -> Result<(), ReadError> {
             }
             Ok(())
         }
+        OpKind::TransposeConv(o) => {
+            let (filter, x) = (need(1)?, need(2)?);
+            int8(&[x, filter, out])?;
+            let [n, h, w, c] = rank4(x, "input")?;
+            let [co, kh, kw, ci] = rank4(filter, "filter")?;
+            if ci != c {
+                return Err(bad(format!("filter has {ci} input channels, the input has {c}")));
+            }
+            let shape = constant(need(0)?, "output shape")?;
+            let expected: Vec<u64> = shape.iter().map(|&d| d.max(0) as u64).collect();
+            expect_shape(&expected)?;
+            let [on, oh, ow, oc] = rank4(out, "output")?;
+            // The forward convolution from the output back to the input must give the input's size.
+            let back_h = window(o.padding, oh, kh, o.stride_h, 1, "vertical")?;
+            let back_w = window(o.padding, ow, kw, o.stride_w, 1, "horizontal")?;
+            if on != n || oc != co || back_h != h as u64 || back_w != w as u64 {
+                return Err(bad(format!(
+                    "output [{on}, {oh}, {ow}, {oc}] does not transpose-convolve from input [{n}, {h}, {w}, {c}] \
+                     with filter [{co}, {kh}, {kw}, {ci}]"
+                )));
+            }
+            match tensor(3) {
+                Some(b) if b.elements() != co || b.dtype != DType::Int32 => Err(bad(format!(
+                    "bias tensor {} has {} elements of type {} for {co} channels (need INT32)",
+                    b.index,
+                    b.elements(),
+                    b.dtype
+                ))),
+                _ => Ok(()),
+            }
+        }
         OpKind::Pack { values_count, axis } => {
             let first = need(0)?;
             let parts: Vec<&Tensor<'_>> = op.inputs.iter().flatten().map(|&t| &model.tensors[t]).collect();

@@ -11,6 +11,6 @@ pub use error::ReadError;
 pub use model::{
     Activation, ConcatenationOptions, Conv2dOptions, DType, DepthwiseConv2dOptions, FullyConnectedOptions, Metadata,
     Model, OpKind, Operator, Padding, Pool2dOptions, Quantization, ReducerOptions, ResizeNearestNeighborOptions,
-    SoftmaxOptions, StridedSliceOptions, Tensor,
+    SoftmaxOptions, StridedSliceOptions, Tensor, TransposeConvOptions,
 };
 pub use read::read_model;

@@ -211,6 +211,19 @@ pub struct SoftmaxOptions {
     pub beta: f32,
 }
 
+/// Options of TRANSPOSE_CONV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TransposeConvOptions {
+    /// Padding (of the equivalent forward convolution from the output to the input).
+    pub padding: Padding,
+    /// Horizontal stride.
+    pub stride_w: usize,
+    /// Vertical stride.
+    pub stride_h: usize,
+    /// Fused activation.
+    pub activation: Activation,
+}
+
 /// Options of STRIDED_SLICE (bit `d` of a mask concerns dimension `d`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StridedSliceOptions {
@@ -333,6 +346,8 @@ pub enum OpKind {
         /// The new axis in the output (negative counts from the end).
         axis: i32,
     },
+    /// TRANSPOSE_CONV (inputs: output shape, filter `[cout, kh, kw, cin]`, input, optional bias).
+    TransposeConv(TransposeConvOptions),
     /// UNPACK: the input cut along an axis into outputs without it.
     Unpack {
         /// Number of outputs.
@@ -382,6 +397,7 @@ impl OpKind {
             OpKind::Prelu => "PRELU",
             OpKind::Pack { .. } => "PACK",
             OpKind::Unpack { .. } => "UNPACK",
+            OpKind::TransposeConv(_) => "TRANSPOSE_CONV",
         }
     }
 }

@@ -186,6 +186,15 @@ fn op_kind<'a>(code: i32, options: Option<Table<'a>>, op_index: usize) -> Result
             half_pixel_centers: options.map(|o| o.bool(3, W)).transpose()?.unwrap_or(false),
         }),
         54 => OpKind::Prelu,
+        67 => {
+            let o = need(options)?;
+            OpKind::TransposeConv(TransposeConvOptions {
+                padding: padding(o.i8(0, 0, W)?, op_index)?,
+                stride_w: positive(o.i32(1, 0, W)?, op_index, "stride_w")?,
+                stride_h: positive(o.i32(2, 0, W)?, op_index, "stride_h")?,
+                activation: activation(o.i8(3, 0, W)?, op_index)?,
+            })
+        }
         83 => OpKind::Pack {
             values_count: options.map(|o| o.i32(0, 0, W)).transpose()?.unwrap_or(0),
             axis: options.map(|o| o.i32(1, 0, W)).transpose()?.unwrap_or(0),
