@@ -45,7 +45,9 @@ fn zero_point_range(dtype: DType) -> (i64, i64) {
         DType::Int8 => (i8::MIN as i64, i8::MAX as i64),
         DType::UInt8 => (0, u8::MAX as i64),
         DType::Int16 => (i16::MIN as i64, i16::MAX as i64),
-        _ => (i32::MIN as i64, i32::MAX as i64),
+        DType::Int32 | DType::Int64 | DType::Float32 | DType::Float16 | DType::Bool | DType::Other(_) => {
+            (i32::MIN as i64, i32::MAX as i64)
+        }
     }
 }
 

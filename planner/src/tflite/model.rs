@@ -58,7 +58,14 @@ impl fmt::Display for DType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DType::Other(code) => write!(f, "type code {code}"),
-            other => write!(f, "{}", format!("{other:?}").to_uppercase()),
+            DType::Float32
+            | DType::Float16
+            | DType::Int32
+            | DType::UInt8
+            | DType::Int64
+            | DType::Bool
+            | DType::Int16
+            | DType::Int8 => write!(f, "{}", format!("{self:?}").to_uppercase()),
         }
     }
 }
