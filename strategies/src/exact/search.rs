@@ -44,6 +44,17 @@ pub struct Instance {
     overlaps: Vec<Vec<usize>>,
     /// Buffers whose lifetime starts in each section.
     starting: Vec<Vec<usize>>,
+    /// For each section, its buffers with their section range and size, packed for the wells rule's scans.
+    entries: Vec<Vec<Entry>>,
+}
+
+/// A buffer alive in a section, as the wells rule scans it.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    buffer: u32,
+    first: u32,
+    end: u32,
+    size: u64,
 }
 
 impl Instance {
@@ -71,7 +82,21 @@ impl Instance {
         for (i, &(lo, _)) in sections_of.iter().enumerate() {
             starting[lo].push(i);
         }
+        let entries = section_buffers
+            .iter()
+            .map(|list| {
+                list.iter()
+                    .map(|&j| Entry {
+                        buffer: j as u32,
+                        first: sections_of[j].0 as u32,
+                        end: sections_of[j].1 as u32,
+                        size: b[j].size_bytes,
+                    })
+                    .collect()
+            })
+            .collect();
         Instance {
+            entries,
             starting,
             size: b.iter().map(|x| x.size_bytes).collect(),
             align: b.iter().map(|x| x.align_bytes.max(1)).collect(),
@@ -356,6 +381,12 @@ pub struct Search<'a> {
     well_left: Vec<usize>,
     well_right: Vec<usize>,
     well_stack: Vec<usize>,
+    /// Sections whose floor changed with the last placement (valid when `changed_valid`): the wells check of the
+    /// node below it re-examines only sections whose well touches one of them (the parent passed on the others).
+    changed: Vec<usize>,
+    changed_valid: bool,
+    /// Scratch space: number of changed sections before each section.
+    changed_before: Vec<u32>,
     /// Scratch space of the plateau cover: section boundaries reachable by disjoint lifetimes.
     reach: Vec<bool>,
 }
@@ -400,6 +431,9 @@ impl<'a> Search<'a> {
             well_right: vec![0; inst.section_count()],
             well_stack: Vec::with_capacity(inst.section_count()),
             reach: vec![false; inst.section_count() + 1],
+            changed: Vec::new(),
+            changed_valid: false,
+            changed_before: vec![0; inst.section_count() + 2],
         }
     }
 
@@ -545,6 +579,10 @@ impl<'a> Search<'a> {
             let i = self.by_rank[r];
             let (offset_log, floor_log, feasible) = self.place(i, offset);
             self.solution[i] = offset;
+            // The child's wells check need only look again at the sections whose floors just changed.
+            self.changed.clear();
+            self.changed.extend(floor_log.iter().map(|&(s, _)| s));
+            self.changed_valid = true;
             let mut step = Step::NotFound;
             if feasible && self.check(range, offset) {
                 // A covering placement is not the next buffer in canonical order: it keeps the previous
@@ -591,36 +629,49 @@ impl<'a> Search<'a> {
             self.well_right[s] = self.well_stack.last().map_or(hi, |&t| t);
             self.well_stack.push(s);
         }
+        // Changed sections, as prefix counts: `changed_before[t + 1] - changed_before[u]` counts those in `u..=t`.
+        let incremental = self.changed_valid;
+        if incremental {
+            self.changed_before[lo..=hi + 1].iter_mut().for_each(|c| *c = 0);
+            for &t in &self.changed {
+                if (lo..hi).contains(&t) {
+                    self.changed_before[t + 1] += 1;
+                }
+            }
+            for t in lo..=hi {
+                self.changed_before[t + 1] += self.changed_before[t];
+            }
+        }
+        let changed_before = &self.changed_before;
+        let touched = |u: usize, t: usize| !incremental || changed_before[t.min(hi - 1) + 1] > changed_before[u];
         let inst = self.inst;
         let tight = |s: usize| self.total[s] > 0 && floor[s] + self.total[s] == self.capacity;
-        let fits = |j: usize, f: u64| f % inst.align[j] == 0 && f + inst.size[j] <= self.capacity;
+        let fits = |j: usize, f: u64| {
+            let align = inst.align[j];
+            (align == 1 || f % align == 0) && f + inst.size[j] <= self.capacity
+        };
         let wall = |t: usize| if t < lo || t >= hi { self.capacity } else { floor[t].min(self.capacity) };
         let coverable = (lo..hi).all(|s| {
             let f = floor[s];
             if !tight(s) {
                 return true;
             }
-            let (left, right) = (self.well_left[s], self.well_right[s]);
-            let mut starts_here = false;
-            for &j in &inst.section_buffers[s] {
-                let (a, b) = inst.sections_of[j];
-                starts_here |= self.offset[j] == UNPLACED && a >= left && b <= right && fits(j, f);
+            if !touched(self.well_left[s].saturating_sub(1).max(lo), self.well_right[s]) {
+                return true; // Same well, walls and buffers as at the parent node, which passed.
             }
-            if !starts_here {
-                return false;
-            }
+            let (left, right) = (self.well_left[s] as u32, self.well_right[s] as u32);
             // Below the lower wall of its well, section `s` is filled only by buffers whose lifetimes lie inside
-            // the well (nothing else can reach there).
-            let top = wall(left.wrapping_sub(1)).min(wall(right));
-            let inner: u64 = inst.section_buffers[s]
-                .iter()
-                .filter(|&&j| {
-                    let (a, b) = inst.sections_of[j];
-                    self.offset[j] == UNPLACED && a >= left && b <= right
-                })
-                .map(|&j| inst.size[j])
-                .sum();
-            f + inner >= top
+            // the well (nothing else can reach there); one of them must be able to start at its floor.
+            let top = wall((left as usize).wrapping_sub(1)).min(wall(right as usize));
+            let mut inner = 0u64;
+            let mut starts_here = false;
+            for e in &inst.entries[s] {
+                if e.first >= left && e.end <= right && self.offset[e.buffer as usize] == UNPLACED {
+                    inner += e.size;
+                    starts_here = starts_here || fits(e.buffer as usize, f);
+                }
+            }
+            starts_here && f + inner >= top
         });
         if !coverable {
             return false;
@@ -689,6 +740,7 @@ impl<'a> Search<'a> {
                 if inside.is_empty() {
                     continue;
                 }
+                self.changed_valid = false; // A piece's walls differ from its parent's: check it whole.
                 step = self.dfs(&inside, piece, 0, 0);
                 if step != Step::Found {
                     break;
