@@ -97,6 +97,7 @@ const MUST_MATCH: &[&str] = &[
     "op_unpack",
     "op_resize_bilinear",
     "op_resize_bilinear_align",
+    "op_transpose_conv",
     "op_prelu",
 ];
 
