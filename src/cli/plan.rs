@@ -59,8 +59,18 @@ pub fn selected_strategies(names: &[String]) -> anyhow::Result<Vec<Box<dyn Strat
 /// lowering, the kernel variants, the validator) and its arena against
 /// [`MAX_ARENA_BYTES`](arenaplan_planner::limits::MAX_ARENA_BYTES).
 pub fn plan_checked(strategy: &dyn Strategy, graph: &Graph<'_>, request: &PlanRequest) -> anyhow::Result<Plan> {
+    Ok(plan_and_check(strategy, graph, request)?.0)
+}
+
+/// [`plan_checked`], also returning the check's re-lowering, for a caller that goes on to compile the plan
+/// ([`compile_checked`](arenaplan_planner::program::compile_checked)) without lowering it a third time.
+pub fn plan_and_check(
+    strategy: &dyn Strategy,
+    graph: &Graph<'_>,
+    request: &PlanRequest,
+) -> anyhow::Result<(Plan, arenaplan_planner::CheckedPlan)> {
     let plan = strategy.plan(graph, request).with_context(|| format!("strategy `{}` failed", strategy.name()))?;
-    arenaplan_planner::check_plan(graph, &plan)
+    let checked = arenaplan_planner::check_plan(graph, &plan)
         .with_context(|| format!("strategy `{}` produced an invalid plan", strategy.name()))?;
     arenaplan_planner::limits::check(
         || format!("the arena of the `{}` plan, in bytes", strategy.name()),
@@ -68,7 +78,7 @@ pub fn plan_checked(strategy: &dyn Strategy, graph: &Graph<'_>, request: &PlanRe
         arenaplan_planner::limits::MAX_ARENA_BYTES,
         "MAX_ARENA_BYTES",
     )?;
-    Ok(plan)
+    Ok((plan, checked))
 }
 
 /// TFLM's figures for a model file as TFLM will run it.

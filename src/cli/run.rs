@@ -5,11 +5,11 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use arenaplan_kernels as kernels;
-use arenaplan_planner::program::compile;
+use arenaplan_planner::program::compile_checked;
 use arenaplan_planner::{Graph, KernelVariant};
 use clap::Args;
 
-use super::plan::{plan_checked, selected_strategies};
+use super::plan::{plan_and_check, selected_strategies};
 use super::ModelSource;
 
 /// Arguments of `arenaplan run`.
@@ -55,8 +55,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut request = source.request()?;
     request.kernels = args.kernels.unwrap_or(request.kernels);
     let strategy = selected_strategies(std::slice::from_ref(&args.strategy))?.remove(0);
-    let plan = plan_checked(strategy.as_ref(), &graph, &request)?;
-    let compiled = compile(&graph, &plan).context("cannot compile the plan to a program")?;
+    let (plan, checked) = plan_and_check(strategy.as_ref(), &graph, &request)?;
+    let compiled = compile_checked(&graph, &plan, &checked).context("cannot compile the plan to a program")?;
     let program = compiled.program(&bytes);
     let mut arena = vec![0u8; program.arena_bytes as usize];
     let slot = kernels::input_mut(&program, &mut arena, 0).context("the model has no input")?;
