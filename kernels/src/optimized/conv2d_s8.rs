@@ -816,10 +816,12 @@ fn dwconv_3x3(
         }
         let rq = [c.requant(c0), c.requant(c0 + 1), c.requant(c0 + 2), c.requant(c0 + 3)];
         let group = Dw3x3Group { c0, weights, init, rq };
-        if rq.iter().all(Requant::is_fused) {
-            dw3x3_group::<true>(g, batches, input_offset, input, filter, c, &window, &group, output);
-        } else {
-            dw3x3_group::<false>(g, batches, input_offset, input, filter, c, &window, &group, output);
+        let args = (g, batches, input_offset, input, filter, c, &window, &group);
+        match (rq.iter().all(Requant::is_fused), c.min == -128 && c.max == 127) {
+            (true, true) => dw3x3_group::<true, true>(args, output),
+            (true, false) => dw3x3_group::<true, false>(args, output),
+            (false, true) => dw3x3_group::<false, true>(args, output),
+            (false, false) => dw3x3_group::<false, false>(args, output),
         }
     }
     if groups * 4 < ch {
@@ -839,28 +841,21 @@ struct Dw3x3Group {
     rq: [Requant; 4],
 }
 
-/// All output pixels of one 4-channel group; `FUSED` when every channel's requantisation has the fused form.
-#[allow(clippy::too_many_arguments)]
+/// What [`dw3x3_group`] reads: geometry, batches, input offset, input, filter, constants, the input's windows and
+/// the group.
+type Dw3x3Args<'a, 'b> =
+    (&'a Geometry, usize, i32, &'a [u8], &'a [u8], &'a Consts<'b>, &'a Dw3x3Window<'b>, &'a Dw3x3Group);
+
+/// All output pixels of one 4-channel group; `FUSED` when every channel's requantisation has the fused form,
+/// `FULL` when the output range is all of int8 (the clamp is then one saturation).
 #[inline(always)]
-fn dw3x3_group<const FUSED: bool>(
-    g: &Geometry,
-    batches: usize,
-    input_offset: i32,
-    input: &[u8],
-    filter: &[u8],
-    c: &Consts<'_>,
-    window: &Dw3x3Window<'_>,
-    group: &Dw3x3Group,
-    output: &mut [u8],
-) {
+fn dw3x3_group<const FUSED: bool, const FULL: bool>(args: Dw3x3Args<'_, '_>, output: &mut [u8]) {
+    let (g, batches, input_offset, input, filter, c, window, group) = args;
     let ch = g.out_c;
     let c0 = group.c0;
     let (span_h, span_w) = (2 * g.dil_h, 2 * g.dil_w);
     let rq = &group.rq;
-    let requant = |acc: i32, r: &Requant| -> u8 {
-        let v = if FUSED { r.apply_fused(acc) } else { r.apply(acc) };
-        Requant::clamp(v, c.out_offset, c.min, c.max)
-    };
+    let requant = |acc: i32, r: &Requant| -> u8 { c.out_range::<FUSED, FULL>(acc, r) };
     let store = |output: &mut [u8], n: usize, [a0, a1, a2, a3]: [i32; 4]| {
         let o = [requant(a0, &rq[0]), requant(a1, &rq[1]), requant(a2, &rq[2]), requant(a3, &rq[3])];
         output[n * ch + c0..n * ch + c0 + 4].copy_from_slice(&o);
@@ -868,15 +863,22 @@ fn dw3x3_group<const FUSED: bool>(
     // A border pixel: copy its window, the padding taps holding the zero point (x + input_offset = 0, so they add
     // nothing beyond the input_offset * sum(weights) already in `init`); without an int8 zero point, the general
     // path.
-    let border = |output: &mut [u8], n: usize| {
-        let (b, y0, x0) = g.origin(n);
+    // Output pixel `n` of batch `b` has its window's top-left input pixel at (y0, x0).
+    let border = |output: &mut [u8], n: usize, b: usize, y0: isize, x0: isize| {
         if let Ok(zero_point) = i8::try_from(-input_offset) {
             let mut taps = [zero_point as u8; 36];
-            for (t, dst) in taps.chunks_exact_mut(4).enumerate() {
-                let y = y0 + (t / 3) as isize * g.dil_h;
-                let x = x0 + (t % 3) as isize * g.dil_w;
-                if let Some(at) = g.pixel(b, y, x) {
-                    dst.copy_from_slice(&input[at + c0..at + c0 + 4]);
+            for (ky, row) in taps.chunks_exact_mut(12).enumerate() {
+                let y = y0 + ky as isize * g.dil_h;
+                if y < 0 || y >= g.in_h as isize {
+                    continue;
+                }
+                let line = ((b * g.in_h + y as usize) * g.in_w) * ch + c0;
+                for (kx, dst) in row.chunks_exact_mut(4).enumerate() {
+                    let x = x0 + kx as isize * g.dil_w;
+                    if x >= 0 && x < g.in_w as isize {
+                        let at = line + x as usize * ch;
+                        dst.copy_from_slice(&input[at..at + 4]);
+                    }
                 }
             }
             store(output, n, Dw3x3Window::new(&taps, 4, 12).mac(0, &group.weights, group.init));
@@ -896,14 +898,15 @@ fn dw3x3_group<const FUSED: bool>(
         for oy in 0..g.out_h {
             let row = (b * g.out_h + oy) * g.out_w;
             let y0 = oy as isize * g.stride_h - g.pad_h;
+            let x0_of = |n: usize| (n - row) as isize * sw - pw;
             if !(y0 >= 0 && y0 + span_h < g.in_h as isize) {
                 for n in row..row + g.out_w {
-                    border(output, n);
+                    border(output, n, b, y0, x0_of(n));
                 }
                 continue;
             }
             for n in row..row + first {
-                border(output, n);
+                border(output, n, b, y0, x0_of(n));
             }
             let x0 = first as isize * sw - pw;
             let mut base = ((b * g.in_h + y0 as usize) * g.in_w).wrapping_add(x0 as usize) * ch + c0;
@@ -912,7 +915,7 @@ fn dw3x3_group<const FUSED: bool>(
                 base += step;
             }
             for n in row + end..row + g.out_w {
-                border(output, n);
+                border(output, n, b, y0, x0_of(n));
             }
         }
     }
