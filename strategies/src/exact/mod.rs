@@ -227,12 +227,19 @@ impl Default for ExactPacker {
 }
 
 impl ExactPacker {
-    /// MiniMalloc's own search: its three orders, its rules only (no point rules, wells, time sweep or symmetry
-    /// breaking).
+    /// MiniMalloc's own search: its three orders, its rules only (inference, section bounds, dominance, dynamic
+    /// decomposition, restarts; no point rules, wells, symmetry breaking, time sweep or reversal).
     pub fn minimalloc() -> Self {
         ExactPacker {
             configs: Preorder::ALL.iter().map(|&p| (p, PointRule::Off)).collect(),
-            rules: Rules { points: false, wells: false, sweep: false, hole_sums: false, symmetry: false, ..Rules::ALL },
+            rules: Rules {
+                inference: true,
+                section_bounds: true,
+                dominance: true,
+                decomposition: true,
+                restarts: true,
+                ..Rules::NONE
+            },
             polish_iterations: 0,
             ..ExactPacker::default()
         }
@@ -282,6 +289,21 @@ impl ExactPacker {
         (result, stats)
     }
 
+    /// The search data of a part, and of its mirror image in time when [`Rules::reversal`] is on (same buffer
+    /// indices, so offsets found on either are offsets of the part).
+    fn instances(&self, part: &BufferProblem) -> Vec<Instance> {
+        let mut insts = vec![Instance::new(part)];
+        if self.rules.reversal && self.rules.restarts {
+            let end = part.buffers.iter().map(|b| b.live.end).max().unwrap_or(0);
+            let mut mirrored = part.clone();
+            for b in &mut mirrored.buffers {
+                b.live = end - b.live.end..end - b.live.start;
+            }
+            insts.push(Instance::new(&mirrored));
+        }
+        insts
+    }
+
     /// The static orders of a part's configurations.
     fn orders(&self, part: &BufferProblem, inst: &Instance) -> Vec<(Vec<usize>, PointRule)> {
         let configs = if self.configs.is_empty() { &[(Preorder::Wat, PointRule::Off)][..] } else { &self.configs };
@@ -297,7 +319,7 @@ impl ExactPacker {
     fn decide(
         &self,
         run: &mut Run,
-        inst: &Instance,
+        insts: &[Instance],
         orders: &[(Vec<usize>, PointRule)],
         capacity: u64,
         seed: u64,
@@ -305,6 +327,7 @@ impl ExactPacker {
     ) -> Outcome {
         run.stats.decisions += 1;
         let rules = self.rules;
+        let inst = &insts[0];
         let sweep = rules.sweep && zero_slack(inst, capacity);
         let outcome = if !rules.restarts {
             let (outcome, nodes) = if sweep {
@@ -316,7 +339,7 @@ impl ExactPacker {
             run.count(nodes, sweep);
             outcome
         } else {
-            self.decide_with_restarts(run, inst, orders, capacity, seed, deadline, sweep)
+            self.decide_with_restarts(run, insts, orders, capacity, seed, deadline, sweep)
         };
         if outcome == Outcome::Infeasible {
             run.stats.infeasible_proofs += 1;
@@ -328,13 +351,14 @@ impl ExactPacker {
     fn decide_with_restarts(
         &self,
         run: &mut Run,
-        inst: &Instance,
+        insts: &[Instance],
         orders: &[(Vec<usize>, PointRule)],
         capacity: u64,
         seed: u64,
         deadline: Instant,
         sweep: bool,
     ) -> Outcome {
+        let inst = &insts[0];
         let mut node_limit = inst.len().max(1) as u64;
         let mut rng = SplitMix64::new(seed ^ 0x6578_6163_7421);
         loop {
@@ -357,14 +381,16 @@ impl ExactPacker {
                     (order, if k % 2 == 0 { PointRule::Fewest } else { PointRule::Earliest })
                 })
                 .collect();
-            for (order, points) in orders.iter().chain(&random) {
-                let (outcome, nodes) = Search::new(inst, capacity, order, node_limit, deadline)
-                    .with_rules(self.rules)
-                    .with_points(*points)
-                    .run();
-                run.count(nodes, false);
-                if outcome != Outcome::NodeLimit {
-                    return outcome;
+            for inst in insts {
+                for (order, points) in orders.iter().chain(&random) {
+                    let (outcome, nodes) = Search::new(inst, capacity, order, node_limit, deadline)
+                        .with_rules(self.rules)
+                        .with_points(*points)
+                        .run();
+                    run.count(nodes, false);
+                    if outcome != Outcome::NodeLimit {
+                        return outcome;
+                    }
                 }
             }
         }
@@ -380,8 +406,8 @@ impl ExactPacker {
         seed: u64,
         deadline: Instant,
     ) -> PartResult {
-        let inst = Instance::new(part);
-        let orders = self.orders(part, &inst);
+        let insts = self.instances(part);
+        let orders = self.orders(part, &insts[0]);
         let unit = unit_of(part, 0..part.buffers.len());
         let mut best = start.to_vec();
         let mut best_arena = arena_bytes_of(part, start);
@@ -393,7 +419,7 @@ impl ExactPacker {
             // First at the bound (real networks and zero-slack instances fit there), then by bisection.
             let capacity = if first { lower } else { lower + (best_arena - 1 - lower) / 2 };
             first = false;
-            match self.decide(run, &inst, &orders, capacity, seed, deadline) {
+            match self.decide(run, &insts, &orders, capacity, seed, deadline) {
                 Outcome::Found(offsets) => {
                     best_arena = arena_bytes_of(part, &offsets);
                     best = offsets;
@@ -426,9 +452,9 @@ impl ExactPacker {
             if arena_bytes_of(&part, &start) <= capacity {
                 continue;
             }
-            let inst = Instance::new(&part);
-            let orders = self.orders(&part, &inst);
-            match self.decide(run, &inst, &orders, capacity, limits.seed, deadline) {
+            let insts = self.instances(&part);
+            let orders = self.orders(&part, &insts[0]);
+            match self.decide(run, &insts, &orders, capacity, limits.seed, deadline) {
                 Outcome::Found(found) => {
                     for (k, &i) in idx.iter().enumerate() {
                         offsets[i] = found[k];
