@@ -1,7 +1,8 @@
 //! `report`: measures every figure the README shows, writes them to `results/*.json`, and rewrites the
 //! README's generated sections from them. Run it with `cargo run --release -p arenaplan-benches --bin report`.
 //!
-//! `REPORT_SECTIONS` (comma-separated among `models`, `execution`, `cortex-m`, `strategies`; default all) picks
+//! `REPORT_SECTIONS` (comma-separated among `models`, `execution`, `cortex-m`, `strategies`,
+//! `hard-instances`; default all) picks
 //! the sections to measure again; each section rewrites its README tables as soon as it is done.
 //! `REPORT_MACHINES` (comma-separated, default all three emulated boards; empty to skip) picks the emulated
 //! machines of the Cortex-M section, which builds one firmware per network, board and kernel set.
@@ -118,6 +119,15 @@ fn main() -> anyhow::Result<()> {
         let rows = strategies::run_strategy_report(&limits)?;
         write_json(&results.join("strategies.json"), &rows)?;
         update_readme(&readme_path, "strategies", &strategies::render_markdown(&rows))?;
+    }
+
+    if wanted("hard-instances") {
+        let seconds: u64 = std::env::var("REPORT_TIME_LIMIT_S").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+        eprintln!("report: the hard-instance suite with exact and its ablations ...");
+        let limits = PackLimits { time_limit: std::time::Duration::from_secs(seconds), seed: 0 };
+        let hard = strategies::run_hard_suite(&limits, std::time::Duration::from_secs(2));
+        write_json(&results.join("hard_instances.json"), &hard)?;
+        update_readme(&readme_path, "hard-instances", &strategies::render_hard_suite_markdown(&hard))?;
     }
 
     eprintln!("report: wrote results/ and README.md");
