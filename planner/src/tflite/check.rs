@@ -229,7 +229,12 @@ fn check_shapes(model: &Model<'_>, op: &Operator) -> Result<(), ReadError> {
             if !(o.beta.is_finite() && o.beta > 0.0) {
                 return Err(bad(format!("beta {} is not a finite positive number", o.beta)));
             }
-            expect_shape(&need(0)?.shape.iter().map(|&d| d as u64).collect::<Vec<_>>())
+            let input = need(0)?;
+            if input.shape.is_empty() {
+                // TFLM: `TF_LITE_ENSURE(NumDimensions(input) >= 1)`; the kernel runs over the last dimension.
+                return Err(bad("a 0-dimensional input (SOFTMAX needs at least one dimension)".to_owned()));
+            }
+            expect_shape(&input.shape.iter().map(|&d| d as u64).collect::<Vec<_>>())
         }
         OpKind::Logistic
         | OpKind::HardSwish
