@@ -229,6 +229,22 @@ proptest! {
         }
     }
 
+    /// 1x1 stride-1 convolutions without padding (the direct paths: no im2col, offset folded into the bias).
+    #[test]
+    fn conv2d_1x1_matches_reference(
+        batches in 1..=2u32, in_h in 1..=9u32, in_w in 1..=9u32, in_c in prop_oneof![channels(), 33..=70u32],
+        out_c in 1..=9u32, pad_mode in (0..2u8, 0..2u8), with_bias in any::<bool>(), seed in any::<u64>(),
+        offset in 0..4usize,
+    ) {
+        let case = ConvCase {
+            depthwise: false, batches, in_h, in_w, in_c, out_c_or_dm: out_c, k: (1, 1), stride: (1, 1), dil: (1, 1),
+            pad_mode, with_bias, seed: seed | 1,
+        };
+        if let Some((expected, got)) = run_conv(&case, offset) {
+            prop_assert_eq!(expected, got);
+        }
+    }
+
     /// The 3x3 depth-multiplier-1 fast path, with images large enough to have interior pixels.
     #[test]
     fn depthwise_3x3_matches_reference(

@@ -2,7 +2,11 @@
 //! `conv2d_s8_1x1`, `dwconv2d_s8_3x3`, `dwconv2d_s8`).
 //!
 //! Dispatch inside [`conv2d_s8`] (see the [module overview](super) for the two formulations):
-//! - CONV_2D, any filter, stride, dilation and padding, 1x1 included: im2col of 2 output pixels into
+//! - CONV_2D 1x1, stride 1, no padding: no im2col. Lanes (channels a multiple of 4, at least 16 pixels): a
+//!   channel pair's filter rows widened once into `scratch`, 2 pixels x 2 channels SMLAD blocks reading the
+//!   input rows (`dot_2x2_rows`); Wide: one int8 dot product per pixel and channel. Both fold
+//!   `input_offset * sum(weights)` into the bias.
+//! - Every other CONV_2D (any filter, stride, dilation and padding): im2col of 2 output pixels into
 //!   `scratch`, then 2 pixels x 2 output channels SMLAD blocks (Lanes) or two vectorised dot products per
 //!   channel (Wide).
 //! - DEPTHWISE_CONV_2D 3x3, depth multiplier 1 (Lanes): 4 channels at a time, two taps per SMLAD; border pixels
@@ -152,6 +156,7 @@ pub(crate) fn run(
                 conv_1x1_lanes(&g, batches, p.input_offset, input, filter, &consts, scratch, output)
             }
             Engine::Lanes => conv_im2col(&g, batches, p.input_offset, input, filter, &consts, scratch, output),
+            Engine::Wide if is_1x1_s1(&g) => conv_1x1_wide(&g, batches, p.input_offset, input, filter, &consts, output),
             Engine::Wide => conv_wide(&g, batches, p.input_offset, input, filter, &consts, scratch, output),
         }
     } else if engine == Engine::Lanes && p.depth_multiplier == 1 && k_h == 3 && k_w == 3 {
@@ -266,8 +271,12 @@ fn conv_im2col(
 /// pixel `n`, so the input rows are the matrix operand as they lie. With fewer than 16 pixels the filter rows
 /// widened per channel pair cost more than the im2col they save.
 fn direct_1x1(g: &Geometry, batches: usize) -> bool {
-    batches * g.out_h * g.out_w >= 16
-        && g.k_h == 1
+    batches * g.out_h * g.out_w >= 16 && is_1x1_s1(g) && g.in_c % 4 == 0
+}
+
+/// A 1x1 convolution with stride 1 and no padding: output pixel `n` reads input pixel `n`.
+fn is_1x1_s1(g: &Geometry) -> bool {
+    g.k_h == 1
         && g.k_w == 1
         && g.stride_h == 1
         && g.stride_w == 1
@@ -276,7 +285,6 @@ fn direct_1x1(g: &Geometry, batches: usize) -> bool {
         && g.out_h == g.in_h
         && g.out_w == g.in_w
         && g.in_c > 0
-        && g.in_c % 4 == 0
 }
 
 /// CONV_2D 1x1 without an im2col (see [`direct_1x1`]): pairs of output channels outer, their filter rows widened
@@ -379,6 +387,77 @@ fn conv_1x1_pixels<const FUSED: bool, const FULL: bool>(
             output[n * out_c + oc1] = c.out_range::<FUSED, FULL>(a01, r1);
         }
     }
+}
+
+/// CONV_2D 1x1 with stride 1 and no padding for the host (see [`is_1x1_s1`]): output channels outer, with
+/// `input_offset * sum(weights)` folded into the bias, then one int8 dot product per pixel straight from the
+/// input rows (no im2col).
+fn conv_1x1_wide(
+    g: &Geometry,
+    batches: usize,
+    input_offset: i32,
+    input: &[u8],
+    filter: &[u8],
+    c: &Consts<'_>,
+    output: &mut [u8],
+) {
+    let k = g.in_c;
+    let out_c = g.out_c;
+    let pixels = batches * g.out_h * g.out_w;
+    for (oc, w) in filter.chunks_exact(k).enumerate().take(out_c) {
+        let sum: i32 = w.iter().map(|&b| b as i8 as i32).sum();
+        let bias = c.bias(oc).wrapping_add(input_offset.wrapping_mul(sum));
+        let rq = c.requant(oc);
+        let full = c.min == -128 && c.max == 127;
+        let outs = output.iter_mut().skip(oc).step_by(out_c).take(pixels);
+        match (c.fused, full) {
+            (true, true) => {
+                for (o, x) in outs.zip(input.chunks_exact(k)) {
+                    *o = c.out_range::<true, true>(bias.wrapping_add(dot_i8(x, w)), &rq);
+                }
+            }
+            (true, false) => {
+                for (o, x) in outs.zip(input.chunks_exact(k)) {
+                    *o = c.out_range::<true, false>(bias.wrapping_add(dot_i8(x, w)), &rq);
+                }
+            }
+            _ => {
+                for (o, x) in outs.zip(input.chunks_exact(k)) {
+                    *o = c.out_range::<false, false>(bias.wrapping_add(dot_i8(x, w)), &rq);
+                }
+            }
+        }
+    }
+}
+
+/// `sum x[i] * w[i]` (wrapping) over two int8 rows of equal length, in fixed blocks of 32 and 8 that the
+/// compiler turns into widening multiply-adds (PMADDWD on x86).
+#[inline(always)]
+fn dot_i8(x: &[u8], w: &[u8]) -> i32 {
+    #[inline(always)]
+    fn block<const N: usize>(x: &[u8], w: &[u8]) -> i32 {
+        let (Ok(x), Ok(w)) = (<&[u8; N]>::try_from(x), <&[u8; N]>::try_from(w)) else { return 0 };
+        let mut part = 0i32;
+        for i in 0..N {
+            part = part.wrapping_add(x[i] as i8 as i16 as i32 * (w[i] as i8 as i16 as i32));
+        }
+        part
+    }
+    let w = &w[..x.len()];
+    let mut sum = 0i32;
+    let (mut x, mut w) = (x, w);
+    while x.len() >= 32 {
+        sum = sum.wrapping_add(block::<32>(&x[..32], &w[..32]));
+        (x, w) = (&x[32..], &w[32..]);
+    }
+    while x.len() >= 8 {
+        sum = sum.wrapping_add(block::<8>(&x[..8], &w[..8]));
+        (x, w) = (&x[8..], &w[8..]);
+    }
+    for (&a, &b) in x.iter().zip(w) {
+        sum = sum.wrapping_add(a as i8 as i32 * (b as i8 as i32));
+    }
+    sum
 }
 
 /// CONV_2D for the host: the im2col column of one pixel as `i16` (`x + input_offset`, 0 in the padding), then one
@@ -841,6 +920,24 @@ struct Dw3x3Group {
     rq: [Requant; 4],
 }
 
+/// Requantise the 4 accumulators of a group and write them at `output[at..at + 4]` (inlined into the pixel loop).
+#[inline(always)]
+fn dw3x3_store<const FUSED: bool, const FULL: bool>(
+    c: &Consts<'_>,
+    rq: &[Requant; 4],
+    output: &mut [u8],
+    at: usize,
+    [a0, a1, a2, a3]: [i32; 4],
+) {
+    let o = [
+        c.out_range::<FUSED, FULL>(a0, &rq[0]),
+        c.out_range::<FUSED, FULL>(a1, &rq[1]),
+        c.out_range::<FUSED, FULL>(a2, &rq[2]),
+        c.out_range::<FUSED, FULL>(a3, &rq[3]),
+    ];
+    output[at..at + 4].copy_from_slice(&o);
+}
+
 /// What [`dw3x3_group`] reads: geometry, batches, input offset, input, filter, constants, the input's windows and
 /// the group.
 type Dw3x3Args<'a, 'b> =
@@ -855,11 +952,8 @@ fn dw3x3_group<const FUSED: bool, const FULL: bool>(args: Dw3x3Args<'_, '_>, out
     let c0 = group.c0;
     let (span_h, span_w) = (2 * g.dil_h, 2 * g.dil_w);
     let rq = &group.rq;
-    let requant = |acc: i32, r: &Requant| -> u8 { c.out_range::<FUSED, FULL>(acc, r) };
-    let store = |output: &mut [u8], n: usize, [a0, a1, a2, a3]: [i32; 4]| {
-        let o = [requant(a0, &rq[0]), requant(a1, &rq[1]), requant(a2, &rq[2]), requant(a3, &rq[3])];
-        output[n * ch + c0..n * ch + c0 + 4].copy_from_slice(&o);
-    };
+    let store =
+        |output: &mut [u8], n: usize, acc: [i32; 4]| dw3x3_store::<FUSED, FULL>(c, rq, output, n * ch + c0, acc);
     // A border pixel: copy its window, the padding taps holding the zero point (x + input_offset = 0, so they add
     // nothing beyond the input_offset * sum(weights) already in `init`); without an int8 zero point, the general
     // path.
@@ -911,7 +1005,7 @@ fn dw3x3_group<const FUSED: bool, const FULL: bool>(args: Dw3x3Args<'_, '_>, out
             let x0 = first as isize * sw - pw;
             let mut base = ((b * g.in_h + y0 as usize) * g.in_w).wrapping_add(x0 as usize) * ch + c0;
             for n in row + first..row + end {
-                store(output, n, window.mac(base, &group.weights, group.init));
+                dw3x3_store::<FUSED, FULL>(c, rq, output, n * ch + c0, window.mac(base, &group.weights, group.init));
                 base += step;
             }
             for n in row + end..row + g.out_w {

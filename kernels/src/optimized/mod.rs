@@ -16,13 +16,21 @@
 //!   im2col of two output pixels, widened to `i16` with the input offset added (padding as 0), in the lane
 //!   order SXTB16 / SXTB16-ROR-8 produce, so the filter bytes, widened the same way as they are read, meet
 //!   matching lanes in every SMLAD; a 2 pixels x 2 output channels block does 16 MACs per 4 filter bytes in an
-//!   assembly loop. 1x1 convolutions take the same route (their im2col is a plain widening copy);
-//!   FULLY_CONNECTED is the same matrix multiply with batches as pixels. DEPTHWISE_CONV_2D 3x3 with depth
+//!   assembly loop. 1x1 convolutions with stride 1, no padding, channels a multiple of 4 and at least 16
+//!   pixels skip the im2col: the two filter rows of a channel pair are widened once into the scratch, the input
+//!   offset is folded into their biases as `input_offset * sum(weights)`, and the input rows are read and
+//!   widened on the fly (SXTB16 on the input word gives the same lanes as on the filter word), 16 instructions
+//!   per 16 MACs; other 1x1 convolutions take the im2col route (a plain widening copy). FULLY_CONNECTED is the
+//!   same matrix multiply with batches as pixels. DEPTHWISE_CONV_2D 3x3 with depth
 //!   multiplier 1 works on 4 channels at a time with the input offset folded into the bias as
 //!   `input_offset * sum(weights)`: inputs of two taps are paired with halfword packs so one SMLAD does two taps
 //!   of one channel; border pixels run the same code on a copy of their window padded with the zero point.
 //! - **Wide** (every other target, the host): plain loops over `i16`/`i32` in fixed blocks that the compiler
-//!   vectorises (PMADDWD-shaped dot products for CONV_2D and FULLY_CONNECTED, channel-vectorised depthwise).
+//!   vectorises (PMADDWD-shaped dot products for CONV_2D and FULLY_CONNECTED, channel-vectorised depthwise);
+//!   1x1 stride-1 convolutions without padding are int8 dot products straight from the input rows with the
+//!   input offset folded into the bias.
+//!
+//! Outputs whose range is all of int8 (`act_min = -128`, `act_max = 127`) are clamped by one saturation.
 //!
 //! Other depthwise shapes use a channel-blocked loop in both. Requantisation uses a shorter, equal form of
 //! TFLite's arithmetic (see [`requantize`]). Input offsets outside `-255..=255` (no int8 zero point gives one)
