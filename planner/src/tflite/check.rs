@@ -408,7 +408,10 @@ fn check_shapes(model: &Model<'_>, op: &Operator) -> Result<(), ReadError> {
                 }
                 reduced[axis as usize] = true;
             }
-            let kept: u64 = x.shape.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(&d, _)| d as u64).product();
+            // Saturating: the input's dimensions come from the file, and their product can pass u64 (found by
+            // fuzzing); a saturated count never equals the output's.
+            let kept: u64 =
+                x.shape.iter().zip(&reduced).filter(|(_, &r)| !r).fold(1u64, |n, (&d, _)| n.saturating_mul(d as u64));
             if out.elements() as u64 != kept {
                 return Err(bad(format!(
                     "output tensor {} has {} elements, expected {kept}",
