@@ -2,7 +2,7 @@
 //! README's generated sections from them. Run it with `cargo run --release -p arenaplan-benches --bin report`.
 //!
 //! `REPORT_SECTIONS` (comma-separated among `models`, `execution`, `cortex-m`, `strategies`,
-//! `hard-instances`; default all) picks
+//! `hard-instances`, `cost-table` (fitted again from the last Cortex-M counts); default all) picks
 //! the sections to measure again; each section rewrites its README tables as soon as it is done.
 //! `REPORT_MACHINES` (comma-separated, default all three emulated boards; empty to skip) picks the emulated
 //! machines of the Cortex-M section, which builds one firmware per network, board and kernel set.
@@ -109,6 +109,16 @@ fn main() -> anyhow::Result<()> {
         std::fs::create_dir_all(&cost_dir)?;
         write_json(&cost_dir.join("cortex-m.json"), &table)?;
         update_readme(&readme_path, "cortex-m", &cortex_m::render_markdown(&board_rows, &samples, &failures))?;
+        update_readme(&readme_path, "cost-table", &cortex_m::render_cost_markdown(&table))?;
+    }
+
+    if wanted("cost-table") && !(wanted("cortex-m") && !machines.is_empty()) {
+        eprintln!("report: the cost table again from results/cortex_m_steps.json ...");
+        let text = std::fs::read_to_string(results.join("cortex_m_steps.json"))
+            .context("no results/cortex_m_steps.json: run the cortex-m section first")?;
+        let samples: Vec<cortex_m::StepSample> = serde_json::from_str(&text)?;
+        let table = cortex_m::cost_table(&samples);
+        write_json(&root.join("datasets").join("cost").join("cortex-m.json"), &table)?;
         update_readme(&readme_path, "cost-table", &cortex_m::render_cost_markdown(&table))?;
     }
 
