@@ -285,10 +285,8 @@ fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
 /// the target), so small layers weigh as much as large ones.
 fn fit(samples: &[&StepSample], value: impl Fn(&StepSample) -> f64) -> LinearCost {
     let weight = |s: &StepSample| 1.0 / value(s).max(1.0);
-    let x: Vec<[f64; 3]> = samples
-        .iter()
-        .map(|s| [1.0, s.macs as f64, s.output_bytes as f64].map(|v| v * weight(s)))
-        .collect();
+    let x: Vec<[f64; 3]> =
+        samples.iter().map(|s| [1.0, s.macs as f64, s.output_bytes as f64].map(|v| v * weight(s))).collect();
     let y: Vec<f64> = samples.iter().map(|s| value(s) * weight(s)).collect();
     let [a, per_mac, per_output_byte] = least_squares(&x, &y);
     let cost = LinearCost { a, per_mac, per_output_byte, max_relative_error: 0.0 };

@@ -112,7 +112,8 @@ fn main() -> anyhow::Result<()> {
         update_readme(&readme_path, "cost-table", &cortex_m::render_cost_markdown(&table))?;
     }
 
-    if wanted("cost-table") && !(wanted("cortex-m") && !machines.is_empty()) {
+    let measured_cortex_m = wanted("cortex-m") && !machines.is_empty();
+    if wanted("cost-table") && !measured_cortex_m {
         eprintln!("report: the cost table again from results/cortex_m_steps.json ...");
         let text = std::fs::read_to_string(results.join("cortex_m_steps.json"))
             .context("no results/cortex_m_steps.json: run the cortex-m section first")?;
