@@ -1003,7 +1003,9 @@ fn dw3x3_group<const FUSED: bool, const FULL: bool>(args: Dw3x3Args<'_, '_>, out
                 border(output, n, b, y0, x0_of(n));
             }
             let x0 = first as isize * sw - pw;
-            let mut base = ((b * g.in_h + y0 as usize) * g.in_w).wrapping_add(x0 as usize) * ch + c0;
+            // Wrapping: with no interior column (`end <= first`) `x0` may be negative and `base` is never used.
+            let mut base =
+                ((b * g.in_h + y0 as usize) * g.in_w).wrapping_add(x0 as usize).wrapping_mul(ch).wrapping_add(c0);
             for n in row + first..row + end {
                 dw3x3_store::<FUSED, FULL>(c, rq, output, n * ch + c0, window.mac(base, &group.weights, group.init));
                 base += step;
