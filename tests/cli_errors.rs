@@ -76,3 +76,18 @@ fn an_optimized_plan_is_not_exported_to_tflm_and_nothing_is_written() {
 fn an_unknown_kernel_set_is_an_error_naming_the_known_ones() {
     assert_fails_naming(&["run", "ds_cnn_49x10", "--kernels", "fastest"], "reference");
 }
+
+#[test]
+fn a_capacity_below_the_proven_bound_is_refused_by_exact_and_one_above_it_is_planned_within() {
+    assert_fails_naming(&["plan", "mobilenet_v1_025_96", "-s", "exact", "--capacity", "50000"], "no packing fits");
+    assert_fails_naming(&["plan", "mobilenet_v1_025_96", "-s", "greedy-by-size", "--capacity", "60000"], "capacity");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan.json");
+    let args = ["export", "mobilenet_v1_025_96", "-s", "exact", "--capacity", "60000", "-f", "json", "-o"];
+    let ok = arenaplan(&[&args[..], &[out.to_str().unwrap()]].concat());
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert!(doc.to_string().contains("\"capacity_bytes\":60000"), "the capacity travels with the plan");
+    let checked = arenaplan(&["check-plan", "mobilenet_v1_025_96", out.to_str().unwrap()]);
+    assert_eq!(checked.status.code(), Some(0), "{}", String::from_utf8_lossy(&checked.stderr));
+}

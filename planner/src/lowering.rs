@@ -184,7 +184,7 @@ pub fn lower(graph: &Graph<'_>, schedule: &[OpId], request: &PlanRequest) -> Res
     Ok(Lowering {
         schedule: schedule.iter().map(|op| op.0).collect(),
         kernels,
-        problem: BufferProblem::new(buffers),
+        problem: BufferProblem { capacity: request.capacity_bytes, ..BufferProblem::new(buffers) },
         unwritten_tensors,
     })
 }

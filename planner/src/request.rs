@@ -47,6 +47,9 @@ pub struct PlanRequest {
     pub time_limit_ms: u64,
     /// Seed of every randomised choice.
     pub seed: u64,
+    /// The arena capacity in bytes, when the plan must fit one: packers then answer that question (a packing
+    /// within it, or an error saying none was found or none exists).
+    pub capacity_bytes: Option<u64>,
     /// The kernel set to use where an operator has that variant (the others run the reference kernels).
     /// `Reference` reproduces TFLM's scratch needs exactly.
     pub kernels: KernelVariant,
@@ -59,6 +62,7 @@ impl Default for PlanRequest {
             alignment_bytes: 16,
             time_limit_ms: 10_000,
             seed: 0,
+            capacity_bytes: None,
             kernels: KernelVariant::Reference,
         }
     }
@@ -74,6 +78,12 @@ impl PlanRequest {
     /// The same request with another kernel set.
     pub fn with_kernels(mut self, kernels: KernelVariant) -> Self {
         self.kernels = kernels;
+        self
+    }
+
+    /// The same request with a capacity.
+    pub fn with_capacity(mut self, capacity_bytes: u64) -> Self {
+        self.capacity_bytes = Some(capacity_bytes);
         self
     }
 

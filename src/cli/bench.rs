@@ -14,10 +14,11 @@ use arenaplan_datasets as datasets;
 use arenaplan_kernels::{self as kernels, Step, StepParams};
 use arenaplan_planner::export::rust;
 use arenaplan_planner::program::compile;
-use arenaplan_planner::{Graph, KernelVariant};
+use arenaplan_planner::Graph;
 use clap::Args;
 
-use super::export::{plan_named, request_with};
+use super::export::plan_named;
+use super::request_args::RequestArgs;
 use super::ModelSource;
 
 /// Arguments of `arenaplan bench`.
@@ -32,16 +33,16 @@ pub struct BenchArgs {
     /// The strategy that plans the arena; `best` keeps the smallest arena of every registered strategy.
     #[arg(long, short = 's', default_value = "greedy-by-size")]
     strategy: String,
-    /// Kernel set: `reference` or `optimized` (default: the model's request file, else reference).
-    #[arg(long)]
-    kernels: Option<KernelVariant>,
     /// Raw int8 input: every model input, concatenated in input order (default: the zoo's first golden sample,
     /// else a seeded pseudo-random input).
     #[arg(long)]
     input: Option<PathBuf>,
-    /// Seed of the pseudo-random input.
+    /// Seed of the pseudo-random input (the planning seed is `--seed`).
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    input_seed: u64,
+    /// The request: alignment, capacity, time limit, seed, kernel set.
+    #[command(flatten)]
+    request: RequestArgs,
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -82,8 +83,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(Some(&args.model))?;
     let bytes = source.read()?;
     let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
-    let mut request = request_with(&source, None, None)?;
-    request.kernels = args.kernels.unwrap_or(request.kernels);
+    let request = args.request.request(&source)?;
     let plan = plan_named(&args.strategy, &graph, &request)?;
     let module = rust::to_rust(&graph, &plan, &source.name)?;
     let compiled = compile(&graph, &plan).context("cannot compile the plan to a program")?;
@@ -100,7 +100,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let (input, input_origin) = match (&args.input, &golden) {
         (Some(path), _) => (std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?, "--input"),
         (None, Some(g)) => (g.inputs.iter().flatten().map(|&v| v as u8).collect(), "golden sample 0"),
-        (None, None) => (seeded_bytes(total, args.seed), "seeded pseudo-random"),
+        (None, None) => (seeded_bytes(total, args.input_seed), "seeded pseudo-random"),
     };
     if input.len() != total {
         bail!("the input has {} bytes, the model's inputs need {total}", input.len());

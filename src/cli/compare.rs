@@ -7,8 +7,8 @@ use anyhow::Context;
 use arenaplan_planner::Graph;
 use clap::Args;
 
-use super::export::request_with;
 use super::plan::{plan_checked, selected_strategies};
+use super::request_args::RequestArgs;
 use super::ModelSource;
 
 /// Arguments of `arenaplan compare`.
@@ -22,19 +22,16 @@ pub struct CompareArgs {
     /// Draw the layouts side by side into this SVG file.
     #[arg(long)]
     svg: Option<PathBuf>,
-    /// Time limit per strategy, in milliseconds (default: the model's request file, else 10 s).
-    #[arg(long)]
-    time_limit_ms: Option<u64>,
-    /// Seed of randomised strategies (default: the model's request file, else 0).
-    #[arg(long)]
-    seed: Option<u64>,
+    /// The request: alignment, capacity, time limit, seed, kernel set.
+    #[command(flatten)]
+    request: RequestArgs,
 }
 
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(args.model.as_deref())?;
     let bytes = source.read()?;
     let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
-    let request = request_with(&source, args.time_limit_ms, args.seed)?;
+    let request = args.request.request(&source)?;
     let mut plans = Vec::new();
     for strategy in selected_strategies(&args.strategies)? {
         plans.push(plan_checked(strategy.as_ref(), &graph, &request)?);

@@ -12,6 +12,7 @@ use arenaplan_strategies as strategies;
 use clap::{Args, ValueEnum};
 
 use super::plan::{plan_checked, selected_strategies};
+use super::request_args::RequestArgs;
 use super::ModelSource;
 
 /// What `arenaplan export` writes.
@@ -49,16 +50,9 @@ pub struct ExportArgs {
     /// Prefix of the C identifiers (default: the model name).
     #[arg(long)]
     prefix: Option<String>,
-    /// Time limit per strategy, in milliseconds (default: the model's request file, else 10 s).
-    #[arg(long)]
-    time_limit_ms: Option<u64>,
-    /// Seed of randomised strategies (default: the model's request file, else 0).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Kernel set: `reference` (TFLM's kernels and scratch) or `optimized` (default: the model's request file,
-    /// else reference).
-    #[arg(long)]
-    kernels: Option<KernelVariant>,
+    /// The request: alignment, capacity, time limit, seed, kernel set.
+    #[command(flatten)]
+    request: RequestArgs,
 }
 
 /// Arguments of `arenaplan check-plan`.
@@ -110,22 +104,6 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         return Err(e).with_context(|| format!("cannot write {}", path.display()));
     }
     Ok(())
-}
-
-/// The request of the model, with command-line overrides.
-pub fn request_with(
-    source: &ModelSource,
-    time_limit_ms: Option<u64>,
-    seed: Option<u64>,
-) -> anyhow::Result<PlanRequest> {
-    let mut request = source.request()?;
-    if let Some(ms) = time_limit_ms {
-        request.time_limit_ms = ms;
-    }
-    if let Some(seed) = seed {
-        request.seed = seed;
-    }
-    Ok(request)
 }
 
 /// Plan with one named strategy, or with every registered one keeping the smallest arena (`best`; ties go to
@@ -205,8 +183,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
             plan
         }
         None => {
-            let mut request = request_with(&source, args.time_limit_ms, args.seed)?;
-            request.kernels = args.kernels.unwrap_or(request.kernels);
+            let request = args.request.request(&source)?;
             plan_named(&args.strategy, &graph, &request)?
         }
     };

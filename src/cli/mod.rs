@@ -7,6 +7,7 @@ mod inspect;
 mod model_source;
 mod pack;
 mod plan;
+mod request_args;
 mod run;
 mod svg;
 

@@ -11,6 +11,7 @@ use arenaplan_strategies as strategies;
 use clap::Args;
 use serde_json::json;
 
+use super::request_args::RequestArgs;
 use super::ModelSource;
 
 /// Arguments of `arenaplan plan`.
@@ -24,19 +25,12 @@ pub struct PlanArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Time limit per strategy, in milliseconds (default: the model's request file, else 10 s).
-    #[arg(long)]
-    time_limit_ms: Option<u64>,
-    /// Seed of randomised strategies (default: the model's request file, else 0).
-    #[arg(long)]
-    seed: Option<u64>,
     /// Draw the layout into this SVG file (several strategies: side by side, on one address scale).
     #[arg(long)]
     svg: Option<PathBuf>,
-    /// Kernel set: `reference` (TFLM's kernels and scratch) or `optimized` (default: the model's request file,
-    /// else reference).
-    #[arg(long)]
-    kernels: Option<arenaplan_planner::KernelVariant>,
+    /// The request: alignment, capacity, time limit, seed, kernel set.
+    #[command(flatten)]
+    request: RequestArgs,
 }
 
 /// The strategies named on the command line, in registry order for `all`.
@@ -117,14 +111,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(args.model.as_deref())?;
     let bytes = source.read()?;
     let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
-    let mut request = source.request()?;
-    if let Some(ms) = args.time_limit_ms {
-        request.time_limit_ms = ms;
-    }
-    if let Some(seed) = args.seed {
-        request.seed = seed;
-    }
-    request.kernels = args.kernels.unwrap_or(request.kernels);
+    let request = args.request.request(&source)?;
     let selected = selected_strategies(&args.strategies)?;
     if selected.is_empty() {
         bail!("no strategy selected");

@@ -6,10 +6,11 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use arenaplan_kernels as kernels;
 use arenaplan_planner::program::compile_checked;
-use arenaplan_planner::{Graph, KernelVariant};
+use arenaplan_planner::Graph;
 use clap::Args;
 
 use super::plan::{plan_and_check, selected_strategies};
+use super::request_args::RequestArgs;
 use super::ModelSource;
 
 /// Arguments of `arenaplan run`.
@@ -26,13 +27,12 @@ pub struct RunArgs {
     /// Where to write the raw int8 output (the model's first output).
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
-    /// Seed of the random input.
+    /// Seed of the random input (the planning seed is `--seed`).
     #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Kernel set: `reference` (TFLM's kernels and scratch) or `optimized` (default: the model's request file,
-    /// else reference).
-    #[arg(long)]
-    kernels: Option<KernelVariant>,
+    input_seed: u64,
+    /// The request: alignment, capacity, time limit, seed, kernel set.
+    #[command(flatten)]
+    request: RequestArgs,
 }
 
 /// A seeded random int8 vector (xorshift: deterministic everywhere).
@@ -52,8 +52,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(args.model.as_deref())?;
     let bytes = source.read()?;
     let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
-    let mut request = source.request()?;
-    request.kernels = args.kernels.unwrap_or(request.kernels);
+    let request = args.request.request(&source)?;
     let strategy = selected_strategies(std::slice::from_ref(&args.strategy))?.remove(0);
     let (plan, checked) = plan_and_check(strategy.as_ref(), &graph, &request)?;
     let compiled = compile_checked(&graph, &plan, &checked).context("cannot compile the plan to a program")?;
@@ -62,7 +61,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let slot = kernels::input_mut(&program, &mut arena, 0).context("the model has no input")?;
     let input = match &args.input {
         Some(path) => std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
-        None => random_input(slot.len(), args.seed),
+        None => random_input(slot.len(), args.input_seed),
     };
     if input.len() != slot.len() {
         bail!("input has {} bytes, the model's first input needs {}", input.len(), slot.len());
