@@ -21,6 +21,7 @@ use super::dsp::{
 };
 use super::{le_i32, Engine, Requant};
 use crate::program::ConvParams;
+use crate::reference::conv2d_s8::operands_fit;
 use crate::KernelError;
 
 /// Scratch bytes [`conv2d_s8`] needs: `4 * filter_h * filter_w * in_channels + 3` for CONV_2D (two im2col
@@ -105,20 +106,8 @@ pub fn conv2d_s8(
     scratch: &mut [u8],
     output: &mut [u8],
 ) -> Result<(), KernelError> {
-    let [batches, in_h, in_w, in_c] = p.input.map(|d| d as usize);
-    let [_, out_h, out_w, out_c] = p.output.map(|d| d as usize);
-    let (k_h, k_w) = (p.filter_h as usize, p.filter_w as usize);
-    let filter_len = if depthwise { k_h * k_w * out_c } else { out_c * k_h * k_w * in_c };
-    let ok = input.len() == batches * in_h * in_w * in_c
-        && output.len() == batches * out_h * out_w * out_c
-        && filter.len() == filter_len
-        && (bias.is_empty() || bias.len() == 4 * out_c)
-        && multipliers.len() == 4 * out_c
-        && shifts.len() == 4 * out_c
-        && (!depthwise || out_c == in_c * p.depth_multiplier as usize)
-        && p.stride_h > 0
-        && p.stride_w > 0
-        && scratch.len() >= conv2d_s8_scratch_bytes(p, depthwise);
+    let (i, f, b, m, s, o) = (input.len(), filter.len(), bias.len(), multipliers.len(), shifts.len(), output.len());
+    let ok = operands_fit(p, depthwise, i, f, b, m, s, o) && scratch.len() >= conv2d_s8_scratch_bytes(p, depthwise);
     if !ok {
         return Err(KernelError::BadLength { kernel: if depthwise { "dwconv2d_s8" } else { "conv2d_s8" } });
     }

@@ -11,6 +11,7 @@ use super::conv2d_s8::matmul::{dot_2x1, dot_2x2, fill_row};
 use super::dsp::{halves_mut, words_mut};
 use super::{le_i32, Engine, Requant};
 use crate::program::FullyConnectedParams;
+use crate::reference::fully_connected_s8::operands_fit;
 use crate::KernelError;
 
 /// Scratch bytes [`fully_connected_s8`] needs: `4 * depth + 3` (two widened input rows, aligned to 4 bytes).
@@ -32,13 +33,7 @@ pub fn fully_connected_s8(
     scratch: &mut [u8],
     output: &mut [u8],
 ) -> Result<(), KernelError> {
-    let (batches, depth, units) = (p.batches as usize, p.depth as usize, p.units as usize);
-    let ok = input.len() == batches * depth
-        && weights.len() == units * depth
-        && output.len() == batches * units
-        && (bias.is_empty() || bias.len() == 4 * units)
-        && (multipliers.len() == 4 || multipliers.len() == 4 * units)
-        && shifts.len() == multipliers.len()
+    let ok = operands_fit(p, input.len(), weights.len(), bias.len(), multipliers.len(), shifts.len(), output.len())
         && scratch.len() >= fully_connected_s8_scratch_bytes(p);
     if !ok {
         return Err(KernelError::BadLength { kernel: "fully_connected_s8" });

@@ -10,6 +10,34 @@ pub fn conv2d_s8_scratch_bytes(_params: &ConvParams) -> usize {
     0
 }
 
+/// Whether operands of these byte lengths fit a convolution of `p` (the layouts [`conv2d_s8`] documents), with
+/// non-zero strides. Shared by the reference and the optimized convolutions.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn operands_fit(
+    p: &ConvParams,
+    depthwise: bool,
+    input: usize,
+    filter: usize,
+    bias: usize,
+    multipliers: usize,
+    shifts: usize,
+    output: usize,
+) -> bool {
+    let [batches, in_h, in_w, in_c] = p.input.map(|d| d as usize);
+    let [_, out_h, out_w, out_c] = p.output.map(|d| d as usize);
+    let (k_h, k_w) = (p.filter_h as usize, p.filter_w as usize);
+    let filter_len = if depthwise { k_h * k_w * out_c } else { out_c * k_h * k_w * in_c };
+    input == batches * in_h * in_w * in_c
+        && output == batches * out_h * out_w * out_c
+        && filter == filter_len
+        && (bias == 0 || bias == 4 * out_c)
+        && multipliers == 4 * out_c
+        && shifts == 4 * out_c
+        && (!depthwise || out_c == in_c * p.depth_multiplier as usize)
+        && p.stride_h > 0
+        && p.stride_w > 0
+}
+
 /// Run a convolution. `depthwise` selects DEPTHWISE_CONV_2D (filter `[1, kh, kw, cout]`, `cout = cin *
 /// depth_multiplier`) instead of CONV_2D (filter `[cout, kh, kw, cin]`). `bias` holds `cout` little-endian
 /// `i32`s or is empty; `multipliers` and `shifts` hold `cout` little-endian `i32`s each.
@@ -24,22 +52,13 @@ pub fn conv2d_s8(
     shifts: &[u8],
     output: &mut [u8],
 ) -> Result<(), KernelError> {
+    if !operands_fit(p, depthwise, input.len(), filter.len(), bias.len(), multipliers.len(), shifts.len(), output.len())
+    {
+        return Err(KernelError::BadLength { kernel: if depthwise { "dwconv2d_s8" } else { "conv2d_s8" } });
+    }
     let [batches, in_h, in_w, in_c] = p.input.map(|d| d as usize);
     let [_, out_h, out_w, out_c] = p.output.map(|d| d as usize);
     let (k_h, k_w) = (p.filter_h as usize, p.filter_w as usize);
-    let filter_len = if depthwise { k_h * k_w * out_c } else { out_c * k_h * k_w * in_c };
-    let ok = input.len() == batches * in_h * in_w * in_c
-        && output.len() == batches * out_h * out_w * out_c
-        && filter.len() == filter_len
-        && (bias.is_empty() || bias.len() == 4 * out_c)
-        && multipliers.len() == 4 * out_c
-        && shifts.len() == 4 * out_c
-        && (!depthwise || out_c == in_c * p.depth_multiplier as usize)
-        && p.stride_h > 0
-        && p.stride_w > 0;
-    if !ok {
-        return Err(KernelError::BadLength { kernel: if depthwise { "dwconv2d_s8" } else { "conv2d_s8" } });
-    }
     let (stride_h, stride_w) = (p.stride_h as isize, p.stride_w as isize);
     let (dil_h, dil_w) = (p.dilation_h as isize, p.dilation_w as isize);
     for b in 0..batches {

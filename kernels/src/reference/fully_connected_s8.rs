@@ -10,6 +10,26 @@ pub fn fully_connected_s8_scratch_bytes(_params: &FullyConnectedParams) -> usize
     0
 }
 
+/// Whether operands of these byte lengths fit a fully connected layer of `p` (per-tensor or per-channel
+/// requantisation). Shared by the reference and the optimized kernels.
+pub(crate) fn operands_fit(
+    p: &FullyConnectedParams,
+    input: usize,
+    weights: usize,
+    bias: usize,
+    multipliers: usize,
+    shifts: usize,
+    output: usize,
+) -> bool {
+    let (batches, depth, units) = (p.batches as usize, p.depth as usize, p.units as usize);
+    input == batches * depth
+        && weights == units * depth
+        && output == batches * units
+        && (bias == 0 || bias == 4 * units)
+        && (multipliers == 4 || multipliers == 4 * units)
+        && shifts == multipliers
+}
+
 /// `output[b, o] = requant(sum_i (w[o, i] + filter_offset) * (x[b, i] + input_offset) + bias[o])`.
 /// `multipliers`/`shifts` hold one little-endian `i32` (per tensor) or `units` of them (per channel).
 pub fn fully_connected_s8(
@@ -23,13 +43,7 @@ pub fn fully_connected_s8(
 ) -> Result<(), KernelError> {
     let (batches, depth, units) = (p.batches as usize, p.depth as usize, p.units as usize);
     let per_channel = multipliers.len() == 4 * units && units > 1;
-    let ok = input.len() == batches * depth
-        && weights.len() == units * depth
-        && output.len() == batches * units
-        && (bias.is_empty() || bias.len() == 4 * units)
-        && (multipliers.len() == 4 || multipliers.len() == 4 * units)
-        && shifts.len() == multipliers.len();
-    if !ok {
+    if !operands_fit(p, input.len(), weights.len(), bias.len(), multipliers.len(), shifts.len(), output.len()) {
         return Err(KernelError::BadLength { kernel: "fully_connected_s8" });
     }
     for b in 0..batches {
