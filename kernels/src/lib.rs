@@ -12,6 +12,7 @@ extern crate std;
 
 mod error;
 mod interpreter;
+pub mod io;
 pub mod optimized;
 pub mod program;
 pub mod quant;
@@ -19,4 +20,5 @@ pub mod reference;
 
 pub use error::KernelError;
 pub use interpreter::{input_mut, output, run, run_observed, scratch_bytes, StepObserver};
+pub use io::{ElementType, IoError, TensorDescriptor};
 pub use program::{KernelId, Operand, Program, Slice, Step, StepParams, Variant};

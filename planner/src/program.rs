@@ -1,6 +1,7 @@
 //! Lowering a validated [`Plan`] to a kernels [`Program`]: every per-op constant TFLM computes at preparation
 //! (requantisation multipliers and shifts, padding, activation ranges) is computed here, once, on the host.
 
+use arenaplan_kernels::io::{ElementType, TensorDescriptor, MAX_RANK};
 use arenaplan_kernels::program::{
     AddParams, BroadcastParams, ClampParams, ConcatParams, ConvParams, FullyConnectedParams, HardSwishParams, KernelId,
     LeakyReluParams, LogisticParams, MeanParams, MulParams, Operand, PadParams, PoolParams, PreluParams, Program,
@@ -58,6 +59,10 @@ pub struct CompiledProgram {
     pub outputs: Vec<Slice>,
     /// The arena the program needs.
     pub arena_bytes: u32,
+    /// Shape, type, quantisation and arena slice of each model input (parallel to `inputs`).
+    pub input_descriptors: Vec<TensorDescriptor>,
+    /// The same for each model output (parallel to `outputs`).
+    pub output_descriptors: Vec<TensorDescriptor>,
 }
 
 impl CompiledProgram {
@@ -1128,13 +1133,60 @@ pub fn compile_checked(
         |ts: &[usize]| -> Result<Vec<Slice>, CompileError> { ts.iter().map(|&t| compiler.arena(0, t)).collect() };
     let inputs = slices(&model.inputs)?;
     let outputs = slices(&model.outputs)?;
+    let descriptors = |ts: &[usize], slices: &[Slice]| -> Result<Vec<TensorDescriptor>, CompileError> {
+        ts.iter().zip(slices).map(|(&t, &slice)| io_descriptor(compiler.tensor(t), slice)).collect()
+    };
+    let input_descriptors = descriptors(&model.inputs, &inputs)?;
+    let output_descriptors = descriptors(&model.outputs, &outputs)?;
     Ok(CompiledProgram {
         steps,
         precomputed: compiler.precomputed,
         inputs,
         outputs,
         arena_bytes: plan.arena_bytes as u32,
+        input_descriptors,
+        output_descriptors,
     })
+}
+
+/// The descriptor of a model input or output placed at `slice`: a tensor without quantisation is described
+/// with scale 1 and zero point 0; per-channel quantisation, more than [`MAX_RANK`] dimensions or an element
+/// type the kernels' descriptors cannot name are refused.
+fn io_descriptor(tensor: &Tensor<'_>, slice: Slice) -> Result<TensorDescriptor, CompileError> {
+    let bad = |what: String| CompileError::BadTensor {
+        op: 0,
+        what: format!("model input/output tensor {} ({}): {what}", tensor.index, tensor.name),
+    };
+    let element = match tensor.dtype {
+        DType::Int8 => ElementType::Int8,
+        DType::UInt8 => ElementType::UInt8,
+        DType::Int16 => ElementType::Int16,
+        DType::Int32 => ElementType::Int32,
+        DType::Int64 => ElementType::Int64,
+        DType::Float16 => ElementType::Float16,
+        DType::Float32 => ElementType::Float32,
+        DType::Bool => ElementType::Bool,
+        DType::Other(code) => return Err(bad(format!("element type code {code} has no descriptor"))),
+    };
+    if tensor.shape.len() > MAX_RANK {
+        return Err(bad(format!("{} dimensions, more than the {MAX_RANK} a descriptor records", tensor.shape.len())));
+    }
+    let mut dims = [0u32; MAX_RANK];
+    for (dim, &size) in dims.iter_mut().zip(&tensor.shape) {
+        *dim = u32::try_from(size).map_err(|_| bad(format!("dimension {size} does not fit 32 bits")))?;
+    }
+    let (scale, zero_point) = match &tensor.quantization {
+        None => (1.0, 0),
+        Some(q) if q.scales.is_empty() => (1.0, 0),
+        Some(q) if q.scales.len() > 1 => return Err(bad("per-channel quantisation of a model input/output".into())),
+        Some(q) => {
+            let zero_point = q.zero_points.first().copied().unwrap_or(0);
+            let zero_point =
+                i32::try_from(zero_point).map_err(|_| bad(format!("zero point {zero_point} does not fit 32 bits")))?;
+            (q.scales[0], zero_point)
+        }
+    };
+    Ok(TensorDescriptor { dims, rank: tensor.shape.len() as u8, element, scale, zero_point, slice })
 }
 
 #[cfg(test)]
