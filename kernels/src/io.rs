@@ -215,7 +215,7 @@ impl TensorDescriptor {
 /// C's `round` for `f32` (halfway cases away from zero), without `std`.
 fn round_half_away_from_zero(x: f32) -> f32 {
     // From 2^23 on every f32 is an integer (and NaN and the infinities round to themselves).
-    if !(x.abs() < 8_388_608.0) {
+    if x.is_nan() || x.abs() >= 8_388_608.0 {
         return x;
     }
     let truncated = x as i32 as f32;
