@@ -13,6 +13,7 @@ extern crate std;
 mod error;
 mod interpreter;
 pub mod io;
+pub mod model_check;
 pub mod optimized;
 pub mod program;
 pub mod quant;

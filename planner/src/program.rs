@@ -63,6 +63,9 @@ pub struct CompiledProgram {
     pub input_descriptors: Vec<TensorDescriptor>,
     /// The same for each model output (parallel to `outputs`).
     pub output_descriptors: Vec<TensorDescriptor>,
+    /// SHA-256 of the model file the program was compiled from (its `Model` operands are offsets into it);
+    /// firmware checks the bytes it is given with `arenaplan_kernels::model_check::check_model`.
+    pub model_sha256: [u8; 32],
 }
 
 impl CompiledProgram {
@@ -76,6 +79,14 @@ impl CompiledProgram {
             inputs: &self.inputs,
             outputs: &self.outputs,
         }
+    }
+
+    /// The program over `model`, once `model` is checked to be the file it was compiled from.
+    pub fn checked_program<'a>(
+        &'a self,
+        model: &'a [u8],
+    ) -> Result<Program<'a>, arenaplan_kernels::model_check::ModelMismatch> {
+        arenaplan_kernels::model_check::checked_program(self.program(model), &self.model_sha256)
     }
 
     /// Bytes of the program's own state (steps and precomputed constants): constant data that firmware keeps in
@@ -1146,6 +1157,7 @@ pub fn compile_checked(
         arena_bytes: plan.arena_bytes as u32,
         input_descriptors,
         output_descriptors,
+        model_sha256: arenaplan_kernels::model_check::sha256(model.bytes),
     })
 }
 
