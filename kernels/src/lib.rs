@@ -10,6 +10,10 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "encoding")]
+mod blob_run;
+#[cfg(feature = "encoding")]
+pub mod encoding;
 mod error;
 mod interpreter;
 pub mod io;
@@ -19,6 +23,8 @@ pub mod program;
 pub mod quant;
 pub mod reference;
 
+#[cfg(feature = "encoding")]
+pub use blob_run::{check_blob, check_model, run_blob, run_blob_observed, BlobRunError};
 pub use error::KernelError;
 pub use interpreter::{input_mut, output, run, run_observed, scratch_bytes, StepObserver};
 pub use io::{ElementType, IoError, TensorDescriptor};

@@ -17,6 +17,7 @@
 pub mod c_header;
 pub mod csv;
 pub mod json;
+pub mod program_blob;
 pub mod rust;
 pub mod svg;
 pub mod tflm;
