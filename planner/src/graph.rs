@@ -7,8 +7,8 @@
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::{Deserialize, Serialize};
 
-use crate::limits::{check, LimitError, MAX_MACS};
-use crate::tflite::{read_model, Model, OpKind, Operator, Tensor};
+use crate::limits::{check, LimitError, Limits};
+use crate::tflite::{read_model_within, Model, OpKind, Operator, Tensor};
 
 /// An operator: its index in the `.tflite` subgraph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -119,11 +119,22 @@ fn op_macs(model: &Model<'_>, op: &Operator) -> u64 {
 impl<'a> Graph<'a> {
     /// Read a `.tflite` file and build its graph.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, crate::Error> {
-        Ok(Graph::from_model(read_model(bytes)?)?)
+        Graph::from_bytes_within(bytes, &Limits::default())
     }
 
-    /// Build the graph of a model that the reader accepted; refuses a model above [`MAX_MACS`].
+    /// [`Graph::from_bytes`] under the resource limits `limits` (raised by a user; refused above
+    /// [`Limits::CEILING`]).
+    pub fn from_bytes_within(bytes: &'a [u8], limits: &Limits) -> Result<Self, crate::Error> {
+        Ok(Graph::from_model_within(read_model_within(bytes, limits)?, limits)?)
+    }
+
+    /// Build the graph of a model that the reader accepted; refuses a model above [`MAX_MACS`](crate::limits::MAX_MACS).
     pub fn from_model(model: Model<'a>) -> Result<Self, GraphError> {
+        Graph::from_model_within(model, &Limits::default())
+    }
+
+    /// [`Graph::from_model`] with the MAC limit of `limits`.
+    pub fn from_model_within(model: Model<'a>, limits: &Limits) -> Result<Self, GraphError> {
         let n_tensors = model.tensors.len();
         let mut producer: Vec<Option<OpId>> = vec![None; n_tensors];
         let mut consumers: Vec<Vec<OpId>> = vec![Vec::new(); n_tensors];
@@ -158,7 +169,7 @@ impl<'a> Graph<'a> {
         }
         let macs: Vec<u64> = model.operators.iter().map(|op| op_macs(&model, op)).collect();
         let total = macs.iter().fold(0u64, |sum, &m| sum.saturating_add(m));
-        check(|| "the model's multiply-accumulates per inference".to_owned(), total, MAX_MACS, "MAX_MACS")?;
+        check(|| "the model's multiply-accumulates per inference".to_owned(), total, limits.macs, "MAX_MACS")?;
         Ok(Graph { model, dag, producer, consumers, macs })
     }
 

@@ -24,7 +24,7 @@ pub use lowering::{lower, Lowering, LoweringError};
 pub use plan::{KernelVariant, Plan, PlanMeta, Status, PLAN_SCHEMA_VERSION};
 pub use problem::{Buffer, BufferId, BufferOrigin, BufferProblem};
 pub use request::{Objective, PlanRequest};
-pub use strategy::{pack_checked, PackError, PackLimits, Packer, PackerStrategy, Packing, Strategy, StrategyError};
+pub use strategy::{pack_checked, pack_checked_within, PackError, PackLimits, Packer, PackerStrategy, Packing, Strategy, StrategyError};
 pub use validate::{validate, validate_offsets, ValidationError};
 
 /// Every error the planner crate can return, for callers that do not need to tell them apart.

@@ -39,9 +39,107 @@ pub const MAX_INSTANCE_BUFFER_BYTES: u64 = 1 << 40;
 /// Largest alignment of a buffer (1 GiB).
 pub const MAX_ALIGN_BYTES: u64 = 1 << 30;
 
+/// The resource limits in force for one use: the defaults above, or values a user raised (`--max-*` flags of
+/// the CLI, or the `limits` of a [`PlanRequest`](crate::PlanRequest)).
+///
+/// Raised values are themselves bounded by [`Limits::CEILING`], which keeps every packer's arithmetic
+/// overflow-free (any reachable offset stays below `2^20 * (2^40 + 2^30) < 2^61`) and every arena addressable by
+/// the program's 32-bit slices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest `.tflite` file read, in bytes ([`MAX_MODEL_BYTES`]).
+    pub model_bytes: u64,
+    /// Largest arena, and so largest tensor, of a model, in bytes ([`MAX_ARENA_BYTES`]).
+    pub arena_bytes: u64,
+    /// Most multiply-accumulates of one inference ([`MAX_MACS`]).
+    pub macs: u64,
+    /// Most tensors, operators, or buffers of an instance ([`MAX_BUFFERS`]).
+    pub buffers: u64,
+    /// Most pairs of buffers alive at a common step ([`MAX_CONFLICT_PAIRS`]).
+    pub conflict_pairs: u64,
+    /// Largest buffer of an allocation instance, in bytes ([`MAX_INSTANCE_BUFFER_BYTES`]).
+    pub instance_buffer_bytes: u64,
+    /// Largest buffer alignment, in bytes ([`MAX_ALIGN_BYTES`]).
+    pub align_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            model_bytes: MAX_MODEL_BYTES as u64,
+            arena_bytes: MAX_ARENA_BYTES,
+            macs: MAX_MACS,
+            buffers: MAX_BUFFERS as u64,
+            conflict_pairs: MAX_CONFLICT_PAIRS,
+            instance_buffer_bytes: MAX_INSTANCE_BUFFER_BYTES,
+            align_bytes: MAX_ALIGN_BYTES,
+        }
+    }
+}
+
+impl Limits {
+    /// The highest value each limit may be raised to (see the type's documentation for why).
+    pub const CEILING: Limits = Limits {
+        model_bytes: (1 << 31) - 1,
+        arena_bytes: (1 << 31) - 1,
+        macs: 1 << 50,
+        buffers: 1 << 20,
+        conflict_pairs: 1 << 28,
+        instance_buffer_bytes: 1 << 40,
+        align_bytes: 1 << 30,
+    };
+
+    /// Whether these are the default limits (a request then omits them from its JSON).
+    pub fn is_default(&self) -> bool {
+        *self == Limits::default()
+    }
+
+    /// Each limit with its constant's name and its value in `self` and in [`Limits::CEILING`].
+    fn entries(&self) -> [(&'static str, u64, u64); 7] {
+        let c = Limits::CEILING;
+        [
+            ("MAX_MODEL_BYTES", self.model_bytes, c.model_bytes),
+            ("MAX_ARENA_BYTES", self.arena_bytes, c.arena_bytes),
+            ("MAX_MACS", self.macs, c.macs),
+            ("MAX_BUFFERS", self.buffers, c.buffers),
+            ("MAX_CONFLICT_PAIRS", self.conflict_pairs, c.conflict_pairs),
+            ("MAX_INSTANCE_BUFFER_BYTES", self.instance_buffer_bytes, c.instance_buffer_bytes),
+            ("MAX_ALIGN_BYTES", self.align_bytes, c.align_bytes),
+        ]
+    }
+
+    /// `Ok` when every limit is within [`Limits::CEILING`]; else the first one above it.
+    pub fn check_ceilings(&self) -> Result<(), LimitError> {
+        for (name, value, ceiling) in self.entries() {
+            check(|| format!("the requested limit {name}"), value, ceiling, "the ceiling of that limit")?;
+        }
+        Ok(())
+    }
+}
+
+/// The command-line flag that raises the limit named `name` (a constant of this module), if any.
+pub fn flag_of(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "MAX_MODEL_BYTES" => "--max-model-bytes",
+        "MAX_ARENA_BYTES" => "--max-arena-bytes",
+        "MAX_MACS" => "--max-macs",
+        "MAX_BUFFERS" => "--max-buffers",
+        "MAX_CONFLICT_PAIRS" => "--max-conflict-pairs",
+        "MAX_INSTANCE_BUFFER_BYTES" => "--max-buffer-bytes",
+        "MAX_ALIGN_BYTES" => "--max-align-bytes",
+        _ => return None,
+    })
+}
+
+/// How to raise the limit named `name`, for an error message: ` (raise it with --flag)`, or nothing.
+fn raise_hint(name: &str) -> String {
+    flag_of(name).map(|flag| format!("; raise it with {flag}")).unwrap_or_default()
+}
+
 /// A limit that an input exceeds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what} is {value}, above the limit of {limit} ({name})")]
+#[error("{what} is {value}, above the limit of {limit} ({name}{})", raise_hint(name))]
 pub struct LimitError {
     /// What was measured, e.g. "buffer 3 (`x`) size".
     pub what: String,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use std::collections::HashMap;
 
-use crate::limits::{check, LimitError, MAX_ALIGN_BYTES, MAX_BUFFERS, MAX_INSTANCE_BUFFER_BYTES};
+use crate::limits::{check, LimitError, Limits};
 use crate::problem::{Buffer, BufferProblem};
 
 /// A malformed CSV instance.
@@ -83,6 +83,12 @@ pub struct CsvInstance {
 /// (1 when the column is absent), and sizes, alignments and the number of buffers within [`crate::limits`].
 /// A UTF-8 byte-order mark before the header is skipped.
 pub fn read_csv(text: &str) -> Result<CsvInstance, CsvError> {
+    read_csv_within(text, &Limits::default())
+}
+
+/// [`read_csv`] under the resource limits `limits` (raised by a user; the packers refuse limits above
+/// [`Limits::CEILING`](crate::limits::Limits::CEILING)).
+pub fn read_csv_within(text: &str, limits: &Limits) -> Result<CsvInstance, CsvError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let (_, header) = lines.next().ok_or(CsvError::Empty)?;
@@ -98,7 +104,7 @@ pub fn read_csv(text: &str) -> Result<CsvInstance, CsvError> {
     for (index, line) in lines {
         let line_no = index + 1;
         let limit = |source| CsvError::Limit { line: line_no, source };
-        check(|| "the number of buffers".to_owned(), buffers.len() as u64 + 1, MAX_BUFFERS as u64, "MAX_BUFFERS")
+        check(|| "the number of buffers".to_owned(), buffers.len() as u64 + 1, limits.buffers, "MAX_BUFFERS")
             .map_err(limit)?;
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         if fields.len() != columns.len() {
@@ -127,11 +133,11 @@ pub fn read_csv(text: &str) -> Result<CsvInstance, CsvError> {
         check(
             || format!("size of `{}`", fields[id_col]),
             size_bytes,
-            MAX_INSTANCE_BUFFER_BYTES,
+            limits.instance_buffer_bytes,
             "MAX_INSTANCE_BUFFER_BYTES",
         )
         .map_err(limit)?;
-        check(|| format!("alignment of `{}`", fields[id_col]), align_bytes, MAX_ALIGN_BYTES, "MAX_ALIGN_BYTES")
+        check(|| format!("alignment of `{}`", fields[id_col]), align_bytes, limits.align_bytes, "MAX_ALIGN_BYTES")
             .map_err(limit)?;
         if !align_bytes.is_power_of_two() {
             return Err(CsvError::BadBuffer {

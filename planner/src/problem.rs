@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use crate::limits::{check, LimitError, MAX_ALIGN_BYTES, MAX_BUFFERS, MAX_CONFLICT_PAIRS, MAX_INSTANCE_BUFFER_BYTES};
+use crate::limits::{check, LimitError, Limits};
 
 /// Index of a buffer inside its [`BufferProblem`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -150,16 +150,22 @@ impl BufferProblem {
     /// overflow and no packer's memory blows up; every packer run through [`pack_checked`](crate::pack_checked)
     /// is guarded by this check.
     pub fn check_limits(&self) -> Result<(), LimitError> {
-        check(|| "the number of buffers".to_owned(), self.buffers.len() as u64, MAX_BUFFERS as u64, "MAX_BUFFERS")?;
+        self.check_limits_with(&Limits::default())
+    }
+
+    /// [`BufferProblem::check_limits`] under the limits `limits` (which the caller keeps within
+    /// [`Limits::CEILING`]).
+    pub fn check_limits_with(&self, limits: &Limits) -> Result<(), LimitError> {
+        check(|| "the number of buffers".to_owned(), self.buffers.len() as u64, limits.buffers, "MAX_BUFFERS")?;
         for (i, b) in self.buffers.iter().enumerate() {
             let what = |field: &str| format!("buffer {i} (`{}`) {field}", b.name);
-            check(|| what("size"), b.size_bytes, MAX_INSTANCE_BUFFER_BYTES, "MAX_INSTANCE_BUFFER_BYTES")?;
-            check(|| what("alignment"), b.align_bytes, MAX_ALIGN_BYTES, "MAX_ALIGN_BYTES")?;
+            check(|| what("size"), b.size_bytes, limits.instance_buffer_bytes, "MAX_INSTANCE_BUFFER_BYTES")?;
+            check(|| what("alignment"), b.align_bytes, limits.align_bytes, "MAX_ALIGN_BYTES")?;
             if !b.align_bytes.is_power_of_two() {
                 return Err(LimitError {
                     what: format!("{} (not a power of two)", what("alignment")),
                     value: b.align_bytes,
-                    limit: MAX_ALIGN_BYTES,
+                    limit: limits.align_bytes,
                     name: "MAX_ALIGN_BYTES",
                 });
             }
@@ -167,7 +173,7 @@ impl BufferProblem {
         check(
             || "the number of pairs of buffers alive at a common step".to_owned(),
             self.conflict_pair_count(),
-            MAX_CONFLICT_PAIRS,
+            limits.conflict_pairs,
             "MAX_CONFLICT_PAIRS",
         )
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::Limits;
 use crate::plan::KernelVariant;
 
 /// What a strategy optimises.
@@ -53,6 +54,10 @@ pub struct PlanRequest {
     /// The kernel set to use where an operator has that variant (the others run the reference kernels).
     /// `Reference` reproduces TFLM's scratch needs exactly.
     pub kernels: KernelVariant,
+    /// The resource limits the model and its problem are checked against (omitted from the JSON when they are
+    /// the defaults of [`crate::limits`]).
+    #[serde(skip_serializing_if = "Limits::is_default")]
+    pub limits: Limits,
 }
 
 impl Default for PlanRequest {
@@ -64,6 +69,7 @@ impl Default for PlanRequest {
             seed: 0,
             capacity_bytes: None,
             kernels: KernelVariant::Reference,
+            limits: Limits::default(),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::graph::Graph;
+use crate::limits::Limits;
 use crate::lowering::lower;
 use crate::plan::{arena_bytes_of, Plan, PlanMeta, Status};
 use crate::problem::BufferProblem;
@@ -159,15 +160,26 @@ impl Packing {
     }
 }
 
-/// Check the problem against the resource limits ([`BufferProblem::check_limits`]), run a packer, and hold its
-/// answer to the packer contract ([`Packing::from_offsets`]: the independent validator, the capacity, the status
-/// rule).
+/// Check the problem against the default resource limits ([`BufferProblem::check_limits`]), run a packer, and
+/// hold its answer to the packer contract ([`Packing::from_offsets`]: the independent validator, the capacity,
+/// the status rule).
 pub fn pack_checked(
     packer: &dyn Packer,
     problem: &BufferProblem,
     limits: &PackLimits,
 ) -> Result<(Packing, u64), PackError> {
-    problem.check_limits()?;
+    pack_checked_within(packer, problem, limits, &Limits::default())
+}
+
+/// [`pack_checked`] under the resource limits `resources` (raised by a user, within [`Limits::CEILING`]).
+pub fn pack_checked_within(
+    packer: &dyn Packer,
+    problem: &BufferProblem,
+    limits: &PackLimits,
+    resources: &Limits,
+) -> Result<(Packing, u64), PackError> {
+    resources.check_ceilings()?;
+    problem.check_limits_with(resources)?;
     let packing = packer.pack(problem, limits)?;
     Packing::from_offsets(&packer.name(), problem, packing.offsets, packing.status, packing.lower_bound_bytes)
 }
@@ -186,7 +198,8 @@ impl<P: Packer> Strategy for PackerStrategy<P> {
     fn plan(&self, graph: &Graph, request: &PlanRequest) -> Result<Plan, StrategyError> {
         let start = Instant::now();
         let lowering = lower(graph, &graph.default_schedule(), request)?;
-        let (packing, _) = pack_checked(&self.packer, &lowering.problem, &PackLimits::from_request(request))?;
+        let (packing, _) =
+            pack_checked_within(&self.packer, &lowering.problem, &PackLimits::from_request(request), &request.limits)?;
         let meta = PlanMeta {
             strategy: self.packer.name(),
             params: self.packer.params(),

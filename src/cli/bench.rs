@@ -82,8 +82,9 @@ pub fn step_macs(step: &Step) -> u64 {
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(Some(&args.model))?;
     let bytes = source.read()?;
-    let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
     let request = args.request.request(&source)?;
+    let graph = Graph::from_bytes_within(&bytes, &request.limits)
+        .with_context(|| format!("cannot load {}", source.path.display()))?;
     let plan = plan_named(&args.strategy, &graph, &request)?;
     let module = rust::to_rust(&graph, &plan, &source.name)?;
     let compiled = compile(&graph, &plan).context("cannot compile the plan to a program")?;

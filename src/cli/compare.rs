@@ -30,8 +30,9 @@ pub struct CompareArgs {
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(args.model.as_deref())?;
     let bytes = source.read()?;
-    let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
     let request = args.request.request(&source)?;
+    let graph = Graph::from_bytes_within(&bytes, &request.limits)
+        .with_context(|| format!("cannot load {}", source.path.display()))?;
     let mut plans = Vec::new();
     for strategy in selected_strategies(&args.strategies)? {
         plans.push(plan_checked(strategy.as_ref(), &graph, &request)?);

@@ -7,10 +7,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use arenaplan_planner::check::{status_name, ClaimVerifier, VerifiedClaims};
 use arenaplan_planner::export::{c_header, csv, json, rust, tflm};
-use arenaplan_planner::{pack_checked, BufferProblem, Graph, KernelVariant, PackError, PackLimits, Plan, PlanRequest};
+use arenaplan_planner::{
+    pack_checked_within, BufferProblem, Graph, KernelVariant, PackError, PackLimits, Plan, PlanRequest,
+};
 use arenaplan_strategies as strategies;
 use clap::{Args, ValueEnum};
 
+use super::limit_args::LimitArgs;
 use super::plan::{plan_checked, selected_strategies};
 use super::request_args::RequestArgs;
 use super::ModelSource;
@@ -62,6 +65,9 @@ pub struct CheckPlanArgs {
     model: String,
     /// A JSON plan written by `arenaplan export --format json`.
     plan: PathBuf,
+    /// Resource limits for loading the model.
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// Write `bytes` to `path` so that `path` never holds a partial file: the bytes go to a new temporary file in
@@ -133,7 +139,7 @@ impl ClaimVerifier for RegistryVerifier {
         let Some(exact) = strategies::packer_by_name("exact") else { return false };
         let problem = problem.clone().with_capacity(capacity);
         matches!(
-            pack_checked(exact.as_ref(), &problem, &PackLimits::from_request(request)),
+            pack_checked_within(exact.as_ref(), &problem, &PackLimits::from_request(request), &request.limits),
             Err(PackError::Infeasible { .. })
         )
     }
@@ -173,7 +179,9 @@ fn read_document(path: &Path) -> anyhow::Result<json::PlanDocument> {
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(Some(&args.model))?;
     let bytes = source.read()?;
-    let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
+    let request = args.request.request(&source)?;
+    let graph = Graph::from_bytes_within(&bytes, &request.limits)
+        .with_context(|| format!("cannot load {}", source.path.display()))?;
     let plan = match &args.from_json {
         Some(path) => {
             let (plan, claims) = checked_document(&graph, path, &source.path)?;
@@ -182,10 +190,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
             }
             plan
         }
-        None => {
-            let request = args.request.request(&source)?;
-            plan_named(&args.strategy, &graph, &request)?
-        }
+        None => plan_named(&args.strategy, &graph, &request)?,
     };
     let out: Vec<u8> = match args.format {
         Format::Tflm => tflm::to_tflm(&graph, &plan)?,
@@ -196,7 +201,8 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     };
     if args.format == Format::Tflm {
         // Our own reader must accept what we wrote, and see the same tensors.
-        let reread = Graph::from_bytes(&out).context("internal error: the exported model does not read back")?;
+        let reread = Graph::from_bytes_within(&out, &request.limits)
+            .context("internal error: the exported model does not read back")?;
         if reread.tensor_count() != graph.tensor_count() || reread.op_count() != graph.op_count() {
             bail!("internal error: the exported model reads back with other tensors or operators");
         }
@@ -227,7 +233,9 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
 pub fn run_check(args: CheckPlanArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(Some(&args.model))?;
     let bytes = source.read()?;
-    let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
+    let limits = args.limits.limits()?;
+    let graph =
+        Graph::from_bytes_within(&bytes, &limits).with_context(|| format!("cannot load {}", source.path.display()))?;
     let (plan, claims) = checked_document(&graph, &args.plan, &source.path)?;
     let capacity = claims.capacity_bytes.map_or_else(|| "no capacity".to_owned(), |c| format!("capacity {c} B"));
     let bound = if claims.reproven { "re-proven by the exact search" } else { "the peak of live bytes" };

@@ -4,6 +4,7 @@ use anyhow::Context;
 use arenaplan_planner::{lower, Graph, OpId, TensorId};
 use clap::Args;
 
+use super::limit_args::LimitArgs;
 use super::ModelSource;
 
 /// Arguments of `arenaplan inspect`.
@@ -11,6 +12,9 @@ use super::ModelSource;
 pub struct InspectArgs {
     /// A `.tflite` file or a zoo model name (default: the zoo's mobilenet_v2_030_80_1000).
     model: Option<String>,
+    /// Resource limits for loading the model.
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 fn shape_text(shape: &[usize]) -> String {
@@ -21,8 +25,11 @@ fn shape_text(shape: &[usize]) -> String {
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(args.model.as_deref())?;
     let bytes = source.read()?;
-    let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
-    let request = source.request()?;
+    let mut request = source.request()?;
+    request.limits = args.limits.apply(request.limits);
+    request.limits.check_ceilings()?;
+    let graph = Graph::from_bytes_within(&bytes, &request.limits)
+        .with_context(|| format!("cannot load {}", source.path.display()))?;
     let lowering = lower(&graph, &graph.default_schedule(), &request)?;
     let profile = lowering.problem.live_profile();
     let peak = profile.iter().copied().max().unwrap_or(0).max(1);

@@ -4,6 +4,7 @@ mod bench;
 mod compare;
 mod export;
 mod inspect;
+mod limit_args;
 mod model_source;
 mod pack;
 mod plan;

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use arenaplan_planner::minimalloc_csv::{read_csv, write_csv};
-use arenaplan_planner::{pack_checked, PackLimits};
+use arenaplan_planner::minimalloc_csv::{read_csv_within, write_csv};
+use arenaplan_planner::{pack_checked_within, PackLimits};
+
+use super::limit_args::LimitArgs;
 use arenaplan_strategies as strategies;
 use clap::Args;
 
@@ -32,13 +34,18 @@ pub struct PackArgs {
     /// With `--strategy exact`: a progress line (elapsed, nodes, proven bound, best arena) on stderr every second.
     #[arg(long)]
     progress: bool,
+    /// Resource limits for the instance.
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 pub fn run(args: PackArgs) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(&args.instance).with_context(|| format!("cannot read {}", args.instance.display()))?;
-    let mut problem =
-        read_csv(&text).with_context(|| format!("malformed instance {}", args.instance.display()))?.problem;
+    let resources = args.limits.limits()?;
+    let mut problem = read_csv_within(&text, &resources)
+        .with_context(|| format!("malformed instance {}", args.instance.display()))?
+        .problem;
     if let Some(capacity) = args.capacity {
         problem.capacity = Some(capacity);
     }
@@ -53,7 +60,7 @@ pub fn run(args: PackArgs) -> anyhow::Result<()> {
     }
     let limits = PackLimits { time_limit: Duration::from_millis(args.time_limit_ms), seed: args.seed };
     let started = Instant::now();
-    let (packing, arena) = pack_checked(packer.as_ref(), &problem, &limits)?;
+    let (packing, arena) = pack_checked_within(packer.as_ref(), &problem, &limits, &resources)?;
     let seconds = started.elapsed().as_secs_f64();
     let csv = write_csv(&problem, Some(&packing.offsets));
     match &args.output {

@@ -51,7 +51,7 @@ pub fn selected_strategies(names: &[String]) -> anyhow::Result<Vec<Box<dyn Strat
 
 /// Plan a graph with a strategy, then check the plan ([`check_plan`](arenaplan_planner::check_plan): an independent
 /// lowering, the kernel variants, the validator) and its arena against
-/// [`MAX_ARENA_BYTES`](arenaplan_planner::limits::MAX_ARENA_BYTES).
+/// the request's arena limit ([`MAX_ARENA_BYTES`](arenaplan_planner::limits::MAX_ARENA_BYTES) by default).
 pub fn plan_checked(strategy: &dyn Strategy, graph: &Graph<'_>, request: &PlanRequest) -> anyhow::Result<Plan> {
     Ok(plan_and_check(strategy, graph, request)?.0)
 }
@@ -69,7 +69,7 @@ pub fn plan_and_check(
     arenaplan_planner::limits::check(
         || format!("the arena of the `{}` plan, in bytes", strategy.name()),
         plan.arena_bytes,
-        arenaplan_planner::limits::MAX_ARENA_BYTES,
+        request.limits.arena_bytes,
         "MAX_ARENA_BYTES",
     )?;
     Ok((plan, checked))
@@ -110,8 +110,9 @@ pub fn tflm_view(graph: &Graph<'_>, name: &str) -> anyhow::Result<TflmView> {
 pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(args.model.as_deref())?;
     let bytes = source.read()?;
-    let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
     let request = args.request.request(&source)?;
+    let graph = Graph::from_bytes_within(&bytes, &request.limits)
+        .with_context(|| format!("cannot load {}", source.path.display()))?;
     let selected = selected_strategies(&args.strategies)?;
     if selected.is_empty() {
         bail!("no strategy selected");

@@ -3,6 +3,7 @@
 use arenaplan_planner::{KernelVariant, PlanRequest};
 use clap::Args;
 
+use super::limit_args::LimitArgs;
 use super::ModelSource;
 
 /// Overrides of the model's [`PlanRequest`] (its `MODEL.request.json`, else the defaults).
@@ -25,6 +26,9 @@ pub struct RequestArgs {
     /// else reference).
     #[arg(long)]
     pub kernels: Option<KernelVariant>,
+    /// Resource limits.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 impl RequestArgs {
@@ -35,11 +39,14 @@ impl RequestArgs {
         request.time_limit_ms = self.time_limit_ms.unwrap_or(request.time_limit_ms);
         request.seed = self.seed.unwrap_or(request.seed);
         request.kernels = self.kernels.unwrap_or(request.kernels);
+        request.limits = self.limits.apply(request.limits);
         request
     }
 
     /// The request of the model at `source`, with the flags applied.
     pub fn request(&self, source: &ModelSource) -> anyhow::Result<PlanRequest> {
-        Ok(self.apply(source.request()?))
+        let request = self.apply(source.request()?);
+        request.limits.check_ceilings()?;
+        Ok(request)
     }
 }

@@ -51,8 +51,9 @@ fn random_input(len: usize, seed: u64) -> Vec<u8> {
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(args.model.as_deref())?;
     let bytes = source.read()?;
-    let graph = Graph::from_bytes(&bytes).with_context(|| format!("cannot load {}", source.path.display()))?;
     let request = args.request.request(&source)?;
+    let graph = Graph::from_bytes_within(&bytes, &request.limits)
+        .with_context(|| format!("cannot load {}", source.path.display()))?;
     let strategy = selected_strategies(std::slice::from_ref(&args.strategy))?.remove(0);
     let (plan, checked) = plan_and_check(strategy.as_ref(), &graph, &request)?;
     let compiled = compile_checked(&graph, &plan, &checked).context("cannot compile the plan to a program")?;

@@ -6,19 +6,19 @@
 use super::error::ReadError;
 use super::geometry::{box_shape, constant_i32s, permutation, resolve_axis, slice_box, strided_slice_box};
 use super::model::{DType, Model, OpKind, Operator, Padding, Tensor};
-use crate::limits::{check, MAX_ARENA_BYTES, MAX_BUFFERS};
+use crate::limits::{check, Limits};
 use arenaplan_kernels::program::{SLICE_MAX_DIMS, TRANSPOSE_MAX_DIMS};
 
 /// Check a model read from a file (its size is checked before reading): limits first (cheap, and they bound the rest), then every tensor's
 /// quantisation, then every operator's shapes.
-pub(crate) fn check_model(model: &Model<'_>) -> Result<(), ReadError> {
-    check(|| "the number of tensors".to_owned(), model.tensors.len() as u64, MAX_BUFFERS as u64, "MAX_BUFFERS")?;
-    check(|| "the number of operators".to_owned(), model.operators.len() as u64, MAX_BUFFERS as u64, "MAX_BUFFERS")?;
+pub(crate) fn check_model(model: &Model<'_>, limits: &Limits) -> Result<(), ReadError> {
+    check(|| "the number of tensors".to_owned(), model.tensors.len() as u64, limits.buffers, "MAX_BUFFERS")?;
+    check(|| "the number of operators".to_owned(), model.operators.len() as u64, limits.buffers, "MAX_BUFFERS")?;
     for t in &model.tensors {
         check(
             || format!("tensor {} (`{}`) size in bytes", t.index, t.name),
             t.byte_size as u64,
-            MAX_ARENA_BYTES,
+            limits.arena_bytes,
             "MAX_ARENA_BYTES",
         )?;
         check_quantization(t)?;

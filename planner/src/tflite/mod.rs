@@ -13,4 +13,4 @@ pub use model::{
     Model, OpKind, Operator, Padding, Pool2dOptions, Quantization, ReducerOptions, ResizeNearestNeighborOptions,
     SoftmaxOptions, StridedSliceOptions, Tensor, TransposeConvOptions,
 };
-pub use read::read_model;
+pub use read::{read_model, read_model_within};

@@ -5,6 +5,7 @@
 use super::error::ReadError;
 use super::flatbuf::Table;
 use super::model::*;
+use crate::limits::Limits;
 
 /// Builtin operator codes arenaplan knows by name (supported or not, for clear errors).
 fn builtin_name(code: i32) -> &'static str {
@@ -260,10 +261,16 @@ fn quantization(t: &Table<'_>) -> Result<Option<Quantization>, ReadError> {
 /// parameters (scales not finite and positive, zero points out of range for the type), and operators whose
 /// shapes do not fit their inputs and options. Never panics.
 pub fn read_model(bytes: &[u8]) -> Result<Model<'_>, ReadError> {
+    read_model_within(bytes, &Limits::default())
+}
+
+/// [`read_model`] under the resource limits `limits` (raised by a user; refused above [`Limits::CEILING`]).
+pub fn read_model_within<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Model<'a>, ReadError> {
+    limits.check_ceilings()?;
     crate::limits::check(
         || "the model file size".to_owned(),
         bytes.len() as u64,
-        crate::limits::MAX_MODEL_BYTES as u64,
+        limits.model_bytes,
         "MAX_MODEL_BYTES",
     )?;
     if bytes.len() < 8 {
@@ -379,6 +386,6 @@ pub fn read_model(bytes: &[u8]) -> Result<Model<'_>, ReadError> {
         total_tensor_count,
         metadata,
     };
-    super::check::check_model(&model)?;
+    super::check::check_model(&model, limits)?;
     Ok(model)
 }
