@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use arenaplan_planner::check::{status_name, ClaimVerifier, VerifiedClaims};
-use arenaplan_planner::export::{c_header, csv, json, rust, tflm};
+use arenaplan_planner::export::{c_header, csv, json, rust, tflm, tflm_arena};
 use arenaplan_planner::{
     pack_checked_within, BufferProblem, Graph, KernelVariant, PackError, PackLimits, Plan, PlanRequest,
 };
@@ -226,6 +226,18 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
                 plan.arena_bytes
             );
         }
+        let mcu = tflm_arena::tflm_tensor_arena(&graph, &plan.problem, head, tflm_arena::TflmBuild::MCU_32)?;
+        let host = tflm_arena::tflm_tensor_arena(&graph, &plan.problem, head, tflm_arena::TflmBuild::HOST_PYTHON_64)?;
+        errln!(
+            "TFLM tensor_arena: {} B on a 32-bit MCU (head {} B, tail {} B), {} B on a 64-bit host (TFLM's Python \
+             interpreter: head {} B, tail {} B)",
+            mcu.arena_bytes,
+            mcu.head_bytes,
+            mcu.tail_bytes,
+            host.arena_bytes,
+            host.head_bytes,
+            host.tail_bytes
+        );
     }
     Ok(())
 }

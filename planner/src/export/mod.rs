@@ -21,6 +21,7 @@ pub mod program_blob;
 pub mod rust;
 pub mod svg;
 pub mod tflm;
+pub mod tflm_arena;
 
 use crate::check::{check_plan, CheckError};
 use crate::graph::Graph;
