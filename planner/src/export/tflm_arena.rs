@@ -231,7 +231,7 @@ fn op_allocations(graph: &Graph<'_>, op_index: usize, build: &TflmBuild) -> Resu
         // and 8 more in its options (both fit every zoo network; not yet traced to their source), so the
         // compression build counts them.
         OpKind::FullyConnected(_) => {
-            let op_data = round_up(round_up(36, p) + 2 * p + 1 + if comp { 8 + 16 } else { 0 }, p);
+            let op_data = round_up(round_up(36, p) + 2 * p + 1 + if comp { 8 } else { 0 }, p);
             let mut prepare = temps_in(&[0, 1, 2]);
             prepare.extend(out(0));
             let filter_scales =
@@ -240,7 +240,7 @@ fn op_allocations(graph: &Graph<'_>, op_index: usize, build: &TflmBuild) -> Resu
                 prepare.push(PrepareStep::Persistent(4 * filter_scales));
                 prepare.push(PrepareStep::Persistent(4 * filter_scales));
             }
-            OpAllocations { builtin: Some((if comp { 24 } else { 16 }, 4)), op_data_bytes: Some(op_data), prepare }
+            OpAllocations { builtin: Some((32, 8)), op_data_bytes: Some(op_data), prepare }
         }
         // TfLiteAddParams (2 words); OpDataAdd: a bool, 12 ints, 2 floats.
         OpKind::Add { .. } => simple(Some((8, 4)), Some(60)),
@@ -418,13 +418,27 @@ impl Replay<'_, '_> {
         // the request list to hold this operator's requests and 12 more.
         let mut requests = 0u64;
         for (op, &scratch) in self.ops.iter().zip(&self.scratch_per_op) {
+            let mut structs_end = a.temp;
             for step in &op.prepare {
                 match *step {
-                    PrepareStep::Persistent(bytes) => a.persistent(bytes, ARENA_ALIGN)?,
+                    // TFLM only refuses a persistent allocation below the head, but one that reaches into this
+                    // Prepare's temporary structs overwrites their pointers (the kernel fills it at once), and
+                    // TFLM then fails when it frees them (its checksum of temporary pointers no longer
+                    // matches); so the allocation must stay above the last pointer of those structs. (Overwriting
+                    // a zero-point array above it is harmless.)
+                    PrepareStep::Persistent(bytes) => {
+                        a.persistent(bytes, ARENA_ALIGN)?;
+                        if a.tail < structs_end {
+                            return Err(OutOfArena);
+                        }
+                    }
                     PrepareStep::Temp(t) => {
                         a.temp(b.tensor_bytes(), p)?;
+                        structs_end = a.temp;
                         if let Some(zero_points) = self.quantization(&model.tensors[t]) {
                             a.temp(b.affine_quantization_bytes(), p)?;
+                            // Its last field (`quantized_dimension`) is not read when it is freed.
+                            structs_end = a.temp - (b.affine_quantization_bytes() - 2 * p);
                             a.temp(zero_points, 4)?;
                         }
                     }
