@@ -251,12 +251,13 @@ fn op_allocations(graph: &Graph<'_>, op_index: usize, build: &TflmBuild) -> Resu
         OpKind::Mul { .. } => simple(Some((4, 4)), Some(36)),
         // TfLitePoolParams (10 words); OpDataPooling: padding (4 ints), 2 ints, 2 floats.
         OpKind::AveragePool2d(_) | OpKind::MaxPool2d(_) => simple(Some((40, 4)), Some(32)),
-        // TfLiteReducerParams (a bool); OpDataReduce: 11 words. Prepare: input, output, axis views (its scratch
-        // requests are the problem's scratch buffers).
+        // TfLiteReducerParams (a bool); OpDataReduce: 11 words. Prepare: input, output, axis views, then
+        // PrepareSimple's input, axis and output views (its scratch requests are the problem's scratch buffers).
         OpKind::Mean(_) => {
             let mut prepare = temps_in(&[0]);
             prepare.extend(out(0));
-            prepare.extend(temps_in(&[1]));
+            prepare.extend(temps_in(&[1, 0, 1]));
+            prepare.extend(out(0));
             OpAllocations { builtin: Some((1, 1)), op_data_bytes: Some(44), prepare }
         }
         // TfLiteSoftmaxParams (a float); SoftmaxParams: 80 B on 64-bit, 56 B on 32-bit (it holds LUT pointers).
@@ -297,14 +298,23 @@ fn op_allocations(graph: &Graph<'_>, op_index: usize, build: &TflmBuild) -> Resu
         OpKind::StridedSlice(_) => simple(Some((24, 4)), Some(84)),
         OpKind::Split { .. } | OpKind::SplitV { .. } => simple(Some((4, 4)), None),
         OpKind::ResizeNearestNeighbor(_) | OpKind::ResizeBilinear(_) => simple(Some((2, 1)), None),
-        OpKind::Pack { .. } | OpKind::Unpack { .. } => simple(Some((8, 4)), None),
-        // TfLiteTransposeConvParams (5 words); OpData as conv's.
+        // TfLitePackParams / TfLiteUnpackParams (2 ints); no Init, and Prepare asks for no tensor views.
+        OpKind::Pack { .. } | OpKind::Unpack { .. } => {
+            OpAllocations { builtin: Some((8, 4)), op_data_bytes: None, prepare: Vec::new() }
+        }
+        // TfLiteTransposeConvParams (5 words). OpData: ConvParams (56 B), 2 ints (+2 with compression), two
+        // per-channel pointers. Prepare: output, input, filter views, the per-channel arrays, then
+        // CalculateOpData's input, filter, bias and output views (inputs: 0 output shape, 1 filter, 2 input,
+        // 3 bias).
         OpKind::TransposeConv(_) => {
             let c = channels(input(1), 0);
-            let op_data = round_up(round_up(36, p) + 2 * p + 12 + if comp { 8 } else { 0 }, p);
-            let mut prepare = all_temps();
+            let op_data = round_up(56 + 8 + if comp { 8 } else { 0 }, p) + 2 * p;
+            let mut prepare: Vec<PrepareStep> = out(0).into_iter().collect();
+            prepare.extend(temps_in(&[2, 1]));
             prepare.push(PrepareStep::Persistent(4 * c));
             prepare.push(PrepareStep::Persistent(4 * c));
+            prepare.extend(temps_in(&[2, 1, 3]));
+            prepare.extend(out(0));
             OpAllocations { builtin: Some((20, 4)), op_data_bytes: Some(op_data), prepare }
         }
     })
