@@ -3,11 +3,13 @@
 use core::ops::Range;
 
 use crate::program::{KernelId, Operand, Program, Slice, Step, StepParams, Variant, MAX_OPERANDS};
+use crate::reference::access::ArenaCells;
+use crate::reference::aliased::{self, OperandBytes};
 use crate::reference::{
     activation_s8, binary_s8, conv2d_s8, elementwise_s8, fully_connected_s8, hard_swish_s8, logistic_s8, pool2d_s8,
     reduce_s8, resize_s8, slice_s8, softmax_s8, tanh_s8, transpose_conv2d_s8, transpose_s8,
 };
-use crate::{optimized, KernelError};
+use crate::{memory, optimized, KernelError};
 
 fn blob<'a>(program: &Program<'a>, arena: &'a [u8], operand: Operand, step: usize) -> Result<&'a [u8], KernelError> {
     let (bytes, slice) = match operand {
@@ -187,10 +189,63 @@ impl<'a> SplitArena<'a> {
     }
 }
 
+/// Whether two byte ranges share a byte.
+fn ranges_overlap(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end && !a.is_empty() && !b.is_empty()
+}
+
+/// Run a step whose output overlaps some of its arena inputs: each such overlap must be one the kernel
+/// declares ([`memory::output_lead_bytes`]: the output begins at least the declared lead before that input),
+/// and the step must have no scratch; then the kernel runs over the arena seen as cells
+/// ([`aliased::run_aliased`]). Any other overlap is refused with [`KernelError::Overlap`].
+fn run_step_aliased(
+    program: &Program<'_>,
+    arena: &mut [u8],
+    index: usize,
+    step: &Step,
+    out: Range<usize>,
+) -> Result<(), KernelError> {
+    let refused = KernelError::Overlap { step: index };
+    if step.scratch.is_some_and(|s| s.len > 0) {
+        return Err(refused);
+    }
+    for (k, operand) in step.inputs.iter().enumerate() {
+        let Operand::Arena(s) = operand else { continue };
+        let input = s.range().ok_or(KernelError::OutOfRange { step: index })?;
+        if !ranges_overlap(&input, &out) {
+            continue;
+        }
+        let lead = memory::output_lead_bytes(step, k).ok_or(refused)?;
+        if (out.start as u64).saturating_add(lead) > input.start as u64 {
+            return Err(refused);
+        }
+    }
+    let cells = ArenaCells::new(arena);
+    let mut operands = [OperandBytes::Blob(&[]); MAX_OPERANDS];
+    for (k, operand) in step.inputs.iter().enumerate() {
+        operands[k] = match *operand {
+            Operand::Arena(s) => OperandBytes::Arena(
+                s.range().and_then(|r| cells.window(r)).ok_or(KernelError::OutOfRange { step: index })?,
+            ),
+            other => OperandBytes::Blob(blob(program, &[], other, index)?),
+        };
+    }
+    let output = cells.window(out).ok_or(KernelError::OutOfRange { step: index })?;
+    aliased::run_aliased(step, index, &operands, output)
+}
+
 /// Run one step: its output (and scratch) ranges are split off the arena, every arena input must lie wholly
-/// outside them.
+/// outside them; a step whose output overlaps an input runs aliased ([`run_step_aliased`]) when its kernel
+/// declares that overlap safe.
 fn run_step(program: &Program<'_>, arena: &mut [u8], index: usize, step: &Step) -> Result<(), KernelError> {
     let out = step.output.range().ok_or(KernelError::OutOfRange { step: index })?;
+    let overlaps_an_input = step.inputs.iter().any(|operand| match operand {
+        Operand::Arena(s) => s.range().is_some_and(|r| ranges_overlap(&r, &out)),
+        _ => false,
+    });
+    if overlaps_an_input {
+        return run_step_aliased(program, arena, index, step, out);
+    }
     let scratch = match step.scratch {
         Some(s) => Some(s.range().ok_or(KernelError::OutOfRange { step: index })?),
         None => None,

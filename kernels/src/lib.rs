@@ -17,6 +17,7 @@ pub mod encoding;
 mod error;
 mod interpreter;
 pub mod io;
+pub mod memory;
 pub mod model_check;
 pub mod optimized;
 pub mod program;

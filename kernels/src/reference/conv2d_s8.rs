@@ -1,5 +1,6 @@
 //! CONV_2D and DEPTHWISE_CONV_2D, int8 with per-channel requantisation (`conv2d_s8`, `dwconv2d_s8`).
 
+use super::access::{ByteSink, ByteSource};
 use super::{clamp_s8, le_i32};
 use crate::program::ConvParams;
 use crate::quant::multiply_by_quantized_multiplier;
@@ -52,8 +53,26 @@ pub fn conv2d_s8(
     shifts: &[u8],
     output: &mut [u8],
 ) -> Result<(), KernelError> {
-    if !operands_fit(p, depthwise, input.len(), filter.len(), bias.len(), multipliers.len(), shifts.len(), output.len())
-    {
+    conv2d_s8_over(p, depthwise, input, filter, bias, multipliers, shifts, output)
+}
+
+/// [`conv2d_s8`] reading its input through a [`ByteSource`] and writing through a [`ByteSink`]: the same loop
+/// over plain slices or over one arena whose output may overlap the input (output row-major, each output
+/// element computed from its window, then written; [`crate::memory`] derives the allowed overlap from this
+/// order).
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_s8_over<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
+    p: &ConvParams,
+    depthwise: bool,
+    input: &I,
+    filter: &[u8],
+    bias: &[u8],
+    multipliers: &[u8],
+    shifts: &[u8],
+    output: &mut O,
+) -> Result<(), KernelError> {
+    let (input_len, output_len) = (input.byte_len(), output.byte_len());
+    if !operands_fit(p, depthwise, input_len, filter.len(), bias.len(), multipliers.len(), shifts.len(), output_len) {
         return Err(KernelError::BadLength { kernel: if depthwise { "dwconv2d_s8" } else { "conv2d_s8" } });
     }
     let [batches, in_h, in_w, in_c] = p.input.map(|d| d as usize);
@@ -82,12 +101,12 @@ pub fn conv2d_s8(
                             if depthwise {
                                 let ic = oc / p.depth_multiplier as usize;
                                 let w = filter[(ky * k_w + kx) * out_c + oc] as i8 as i32;
-                                acc = acc.wrapping_add(w * (input[pixel + ic] as i8 as i32 + p.input_offset));
+                                acc = acc.wrapping_add(w * (input.byte(pixel + ic) as i8 as i32 + p.input_offset));
                             } else {
                                 let row = ((oc * k_h + ky) * k_w + kx) * in_c;
                                 for ic in 0..in_c {
                                     let w = filter[row + ic] as i8 as i32;
-                                    acc = acc.wrapping_add(w * (input[pixel + ic] as i8 as i32 + p.input_offset));
+                                    acc = acc.wrapping_add(w * (input.byte(pixel + ic) as i8 as i32 + p.input_offset));
                                 }
                             }
                         }
@@ -96,8 +115,10 @@ pub fn conv2d_s8(
                         acc = acc.wrapping_add(le_i32(bias, oc));
                     }
                     let scaled = multiply_by_quantized_multiplier(acc, le_i32(multipliers, oc), le_i32(shifts, oc));
-                    output[((b * out_h + oy) * out_w + ox) * out_c + oc] =
-                        clamp_s8(scaled.wrapping_add(p.output_offset), p.act_min, p.act_max);
+                    output.set_byte(
+                        ((b * out_h + oy) * out_w + ox) * out_c + oc,
+                        clamp_s8(scaled.wrapping_add(p.output_offset), p.act_min, p.act_max),
+                    );
                 }
             }
         }

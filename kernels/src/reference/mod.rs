@@ -3,7 +3,9 @@
 //! Activations and weights are passed as raw bytes (`u8`, reinterpreted as `i8`), 32-bit constants as
 //! little-endian bytes, so no slice ever needs alignment. Every kernel checks the lengths it is given.
 
+pub mod access;
 pub mod activation_s8;
+pub mod aliased;
 pub mod binary_s8;
 pub mod conv2d_s8;
 pub mod elementwise_s8;

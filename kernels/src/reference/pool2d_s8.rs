@@ -1,5 +1,6 @@
 //! AVERAGE_POOL_2D and MAX_POOL_2D, int8 (`avgpool2d_s8`, `maxpool2d_s8`).
 
+use super::access::{ByteSink, ByteSource};
 use super::clamp_s8;
 use crate::program::PoolParams;
 use crate::KernelError;
@@ -12,9 +13,22 @@ pub fn pool2d_s8_scratch_bytes(_params: &PoolParams) -> usize {
 /// Pool over windows clipped to the image (padding is never counted). `average` selects the rounded mean
 /// (TFLite's rounding: half away from zero), else the maximum.
 pub fn pool2d_s8(p: &PoolParams, average: bool, input: &[u8], output: &mut [u8]) -> Result<(), KernelError> {
+    pool2d_s8_over(p, average, input, output)
+}
+
+/// [`pool2d_s8`] reading through a [`ByteSource`] and writing through a [`ByteSink`]: the same loop over plain
+/// slices or over one arena whose output may overlap the input (output row-major, each output element pooled
+/// from its window, then written; [`crate::memory`] derives the allowed overlap from this order).
+pub fn pool2d_s8_over<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
+    p: &PoolParams,
+    average: bool,
+    input: &I,
+    output: &mut O,
+) -> Result<(), KernelError> {
     let [batches, in_h, in_w, ch] = p.input.map(|d| d as usize);
     let [_, out_h, out_w, out_c] = p.output.map(|d| d as usize);
-    if input.len() != batches * in_h * in_w * ch || output.len() != batches * out_h * out_w * ch || out_c != ch {
+    let (input_len, output_len) = (input.byte_len(), output.byte_len());
+    if input_len != batches * in_h * in_w * ch || output_len != batches * out_h * out_w * ch || out_c != ch {
         return Err(KernelError::BadLength { kernel: if average { "avgpool2d_s8" } else { "maxpool2d_s8" } });
     }
     for b in 0..batches {
@@ -28,7 +42,7 @@ pub fn pool2d_s8(p: &PoolParams, average: bool, input: &[u8], output: &mut [u8])
                     let (mut sum, mut max, mut count) = (0i32, i32::MIN, 0i32);
                     for y in ys.clone() {
                         for x in xs.clone() {
-                            let v = input[((b * in_h + y) * in_w + x) * ch + c] as i8 as i32;
+                            let v = input.byte(((b * in_h + y) * in_w + x) * ch + c) as i8 as i32;
                             sum = sum.wrapping_add(v);
                             max = max.max(v);
                             count += 1;
@@ -43,7 +57,7 @@ pub fn pool2d_s8(p: &PoolParams, average: bool, input: &[u8], output: &mut [u8])
                     } else {
                         sum.wrapping_sub(count / 2) / count
                     };
-                    output[((b * out_h + oy) * out_w + ox) * ch + c] = clamp_s8(value, p.act_min, p.act_max);
+                    output.set_byte(((b * out_h + oy) * out_w + ox) * ch + c, clamp_s8(value, p.act_min, p.act_max));
                 }
             }
         }
