@@ -35,9 +35,12 @@
 //! rather than guess.
 
 use crate::graph::Graph;
+use crate::plan::{arena_bytes_of, Plan};
 use crate::problem::{BufferOrigin, BufferProblem};
+use crate::request::PlanRequest;
 use crate::tflite::{OpKind, Tensor};
 
+use super::tflm::{tflm_placement, TFLM_ALIGNMENT_BYTES};
 use super::ExportError;
 
 /// TFLM's arena alignment (`MicroArenaBufferAlignment()`).
@@ -60,16 +63,29 @@ pub struct TflmBuild {
     pub recording_allocator: bool,
     /// Whether TFLM is built with `USE_TFLM_COMPRESSION` (the Python wheel is).
     pub compression: bool,
+    /// Size and alignment of the options TFLM keeps per FULLY_CONNECTED: 16 B, 4-aligned, in the sources read
+    /// (August 2026); 32 B, 8-aligned, measured in the Python wheel of October 2026.
+    pub fully_connected_options: (u64, u64),
 }
 
 impl TflmBuild {
     /// A 32-bit microcontroller: `MicroInterpreter(model, resolver, tensor_arena, size)`, reference kernels,
     /// no compression.
-    pub const MCU_32: TflmBuild =
-        TflmBuild { name: "32-bit MCU", pointer_bytes: 4, recording_allocator: false, compression: false };
+    pub const MCU_32: TflmBuild = TflmBuild {
+        name: "32-bit MCU",
+        pointer_bytes: 4,
+        recording_allocator: false,
+        compression: false,
+        fully_connected_options: (16, 4),
+    };
     /// TFLM's Python interpreter on a 64-bit host (recording allocator, compression compiled in).
-    pub const HOST_PYTHON_64: TflmBuild =
-        TflmBuild { name: "64-bit host", pointer_bytes: 8, recording_allocator: true, compression: true };
+    pub const HOST_PYTHON_64: TflmBuild = TflmBuild {
+        name: "64-bit host",
+        pointer_bytes: 8,
+        recording_allocator: true,
+        compression: true,
+        fully_connected_options: (32, 8),
+    };
 
     /// `sizeof(SingleArenaBufferAllocator)` (two interface vtable pointers, five pointers, an `intptr_t`
     /// checksum, an `int` count), or of `RecordingSingleArenaBufferAllocator` (four `size_t` more).
@@ -225,11 +241,11 @@ fn op_allocations(graph: &Graph<'_>, op_index: usize, build: &TflmBuild) -> Resu
             prepare.extend(out(0));
             OpAllocations { builtin: Some((28, 4)), op_data_bytes: Some(op_data), prepare }
         }
-        // TfLiteFullyConnectedParams: 4 words. OpDataFullyConnected: 9 ints, two pointers, a bool (+2 ints).
+        // TfLiteFullyConnectedParams: 4 words in the August 2026 sources (the 32-bit figure uses them); the
+        // Python wheel of October 2026 keeps 32 bytes, 8-aligned, at this point of the parse (measured: 16
+        // bytes more per FULLY_CONNECTED in the tail, and the alignment the zoo networks' tails need; the new
+        // field is not in the sources read). OpDataFullyConnected: 9 ints, two pointers, a bool (+2 ints).
         // Prepare: input, filter, bias, output views; per-channel arrays when the filter has per-channel scales.
-        // Measured in the Python build: each FULLY_CONNECTED keeps 16 bytes more than this struct reading gives
-        // and 8 more in its options (both fit every zoo network; not yet traced to their source), so the
-        // compression build counts them.
         OpKind::FullyConnected(_) => {
             let op_data = round_up(round_up(36, p) + 2 * p + 1 + if comp { 8 } else { 0 }, p);
             let mut prepare = temps_in(&[0, 1, 2]);
@@ -240,12 +256,11 @@ fn op_allocations(graph: &Graph<'_>, op_index: usize, build: &TflmBuild) -> Resu
                 prepare.push(PrepareStep::Persistent(4 * filter_scales));
                 prepare.push(PrepareStep::Persistent(4 * filter_scales));
             }
-            OpAllocations { builtin: Some((32, 8)), op_data_bytes: Some(op_data), prepare }
+            OpAllocations { builtin: Some(build.fully_connected_options), op_data_bytes: Some(op_data), prepare }
         }
         // TfLiteAddParams (2 words); OpDataAdd: a bool, 12 ints, 2 floats.
         OpKind::Add { .. } => simple(Some((8, 4)), Some(60)),
-        // TfLiteSubParams (2 words); OpDataSub: as add, less one float (52 B measured through the recording
-        // allocator's request counts).
+        // TfLiteSubParams (2 words); OpDataSub: a bool and 12 ints.
         OpKind::Sub { .. } => simple(Some((8, 4)), Some(52)),
         // TfLiteMulParams (1 word); OpDataMul: 7 ints, 2 floats.
         OpKind::Mul { .. } => simple(Some((4, 4)), Some(36)),
@@ -282,7 +297,7 @@ fn op_allocations(graph: &Graph<'_>, op_index: usize, build: &TflmBuild) -> Resu
         }
         OpKind::Squeeze => simple(Some((36, 4)), None),
         OpKind::ExpandDims => simple(None, None),
-        // ReluOpData: ReluParams (7 ints); Relu6OpData: int8 six, zero and 2 ints... measured 8 B.
+        // ReluOpData: ReluParams (7 ints); Relu6OpData: 2 ints.
         OpKind::Relu => simple(None, Some(28)),
         OpKind::Relu6 => simple(None, Some(8)),
         // TfLiteLeakyReluParams (a float); LeakyReluOpData: 6 ints.
@@ -292,9 +307,13 @@ fn op_allocations(graph: &Graph<'_>, op_index: usize, build: &TflmBuild) -> Resu
         OpKind::Maximum | OpKind::Minimum => simple(None, None),
         // OpDataLogistic / tanh's OpData: 4 ints.
         OpKind::Logistic | OpKind::Tanh => simple(None, Some(16)),
-        OpKind::Pad | OpKind::PadV2 => simple(None, Some(if p == 8 { 64 } else { 48 })),
-        OpKind::Quantize | OpKind::Dequantize => simple(None, Some(if p == 8 { 24 } else { 20 })),
+        // Pad's OpData: PadParams (two counts and two arrays of 5 ints, a category) and an int: 56 B.
+        OpKind::Pad | OpKind::PadV2 => simple(None, Some(56)),
+        // OpDataQuantizeReference / DequantizeOpData: quantisation parameters (an int and a double) and 3 ints.
+        OpKind::Quantize | OpKind::Dequantize => simple(None, Some(32)),
         OpKind::Transpose | OpKind::Slice => simple(None, None),
+        // TfLiteStridedSliceParams (6 words); StridedSliceParams: three counts with arrays of 5 ints, 5 masks
+        // and a bool: 84 B.
         OpKind::StridedSlice(_) => simple(Some((24, 4)), Some(84)),
         OpKind::Split { .. } | OpKind::SplitV { .. } => simple(Some((4, 4)), None),
         OpKind::ResizeNearestNeighbor(_) | OpKind::ResizeBilinear(_) => simple(Some((2, 1)), None),
@@ -487,6 +506,26 @@ impl Replay<'_, '_> {
         }
         Ok(a.top - a.tail)
     }
+}
+
+/// TFLM's `tensor_arena` for `plan` exported with [`super::tflm::to_tflm`]: the head is what TFLM makes of the
+/// offline plan ([`super::tflm::predicted_tflm_head`]). The plan is checked against `graph` first.
+pub fn tflm_arena_for_plan(graph: &Graph<'_>, plan: &Plan, build: TflmBuild) -> Result<TflmArena, ExportError> {
+    let problem = super::checked_problem(graph, plan)?;
+    let head = super::tflm::predicted_tflm_head(&problem, &plan.offsets);
+    tflm_tensor_arena(graph, &problem, head, build)
+}
+
+/// TFLM's `tensor_arena` for the model as it is: TFLM's own online plan (its greedy planner), or the offline plan
+/// the file already carries.
+pub fn tflm_arena_for_model(graph: &Graph<'_>, build: TflmBuild) -> Result<TflmArena, ExportError> {
+    let request = PlanRequest { alignment_bytes: TFLM_ALIGNMENT_BYTES, ..PlanRequest::default() };
+    let problem = crate::lowering::lower(graph, &graph.default_schedule(), &request)?.problem;
+    let head = match super::tflm::embedded_plan(graph, &problem)? {
+        Some(embedded) => embedded.head_bytes,
+        None => arena_bytes_of(&problem, &tflm_placement(&problem, &vec![None; problem.buffers.len()])),
+    };
+    tflm_tensor_arena(graph, &problem, head, build)
 }
 
 /// The smallest `tensor_arena` TFLM's `MicroInterpreter` needs for `graph` when its planned section measures
