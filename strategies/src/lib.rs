@@ -38,6 +38,7 @@ pub mod hill_climb;
 #[cfg(any(feature = "microlp", feature = "highs", feature = "coin_cbc"))]
 pub mod ilp;
 pub mod instances;
+pub mod memory_order;
 mod registry;
 pub mod rng;
 
@@ -46,6 +47,7 @@ pub use canonical::Canonical;
 pub use exact::ExactPacker;
 pub use greedy::{GreedyPacker, Order, Placement};
 pub use hill_climb::HillClimb;
+pub use memory_order::MemoryOrder;
 #[cfg(any(feature = "microlp", feature = "highs", feature = "coin_cbc"))]
 pub use ilp::{IlpPacker, IlpRun, IlpSolver};
 pub use registry::{packer_by_name, packer_names, packers, registry, strategy_by_name};

@@ -4,7 +4,7 @@
 use arenaplan_planner::{Packer, PackerStrategy, Strategy};
 
 use crate::greedy::{GreedyPacker, Order, Placement};
-use crate::{BestOf, Canonical, ExactPacker, HillClimb};
+use crate::{BestOf, Canonical, ExactPacker, HillClimb, MemoryOrder};
 
 /// Every packer, with default settings, in a stable order (the TFLM baseline first): `greedy-by-size`,
 /// `greedy-by-size-best-fit`, `greedy-by-breadth`, `greedy-by-start`, `greedy-by-conflicts`, `best-of`,
@@ -39,9 +39,13 @@ pub fn packer_by_name(name: &str) -> Option<Box<dyn Packer>> {
     packers().into_iter().find(|p| p.name() == name)
 }
 
-/// Every strategy, with default settings; packers run on the graph's own operator order.
+/// Every strategy, with default settings: each packer on the graph's own operator order, then the strategies
+/// that choose the order themselves ([`MemoryOrder`]: the order of lowest peak, packed by `exact`).
 pub fn registry() -> Vec<Box<dyn Strategy>> {
-    packers().into_iter().map(|packer| Box::new(PackerStrategy { packer }) as Box<dyn Strategy>).collect()
+    let mut list: Vec<Box<dyn Strategy>> =
+        packers().into_iter().map(|packer| Box::new(PackerStrategy { packer }) as Box<dyn Strategy>).collect();
+    list.push(Box::new(MemoryOrder::default()));
+    list
 }
 
 /// The strategy registered under `name`.
