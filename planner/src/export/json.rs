@@ -228,7 +228,7 @@ pub fn from_json(text: &str) -> Result<PlanDocument, ExportError> {
 }
 
 /// Check a document against its model: the model's SHA-256, size and counts must match, the plan must pass
-/// [`check_plan`](crate::check::check_plan) (re-lowering, kernel variants, capacity, validator), and every claim
+/// [`check_plan`] (re-lowering, kernel variants, capacity, validator), and every claim
 /// the document makes about the plan (status, lower bound, strategy, estimated cycles) is recomputed by
 /// [`check_claims`] and must agree. Returns the plan and the recomputed claims.
 pub fn check_document(
