@@ -13,9 +13,9 @@
 use crate::graph::{Graph, OpId};
 use crate::lowering::{lower, Lowering, LoweringError};
 use crate::plan::{KernelVariant, Plan, Status};
-use crate::problem::BufferProblem;
+use crate::problem::{lower_bound_with_overlaps, BufferId, BufferProblem, OverlapAllowance};
 use crate::request::PlanRequest;
-use crate::validate::{validate, ValidationError};
+use crate::validate::{validate_allowing, ValidationError};
 
 /// Why a plan does not hold for a model.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,8 +68,13 @@ pub struct CheckedPlan {
     /// The model re-lowered with the plan's schedule and request: the schedule, the kernel variants (equal to
     /// the plan's) and the buffer problem the plan solves.
     pub lowering: Lowering,
-    /// The peak of live bytes of that problem: no placement needs less.
+    /// The lower bound of the plan's kind of placement: the peak of live bytes of that problem when every
+    /// buffer is disjoint from every buffer alive with it; when the plan uses an overlap the kernels allow
+    /// ([`CheckedPlan::uses_overlaps`]), the bound with those overlaps ([`lower_bound_with_overlaps`]).
     pub load_bytes: u64,
+    /// Whether the plan places some output over an input, as the lowering's overlap allowances permit (such a
+    /// plan runs only on this crate's interpreter; TFLM cannot express it).
+    pub uses_overlaps: bool,
 }
 
 impl CheckedPlan {
@@ -86,8 +91,8 @@ impl CheckedPlan {
 
 /// Check `plan` against `graph`: re-lower the graph with the plan's schedule and request, require the plan's
 /// kernel variants and capacity to equal the re-lowering's, and run the independent validator (buffers equal,
-/// offsets aligned, no overlap, arena exactly `max(offset + size)`, within the capacity). Returns the
-/// re-lowering.
+/// offsets aligned, no overlap but those the re-lowering's overlap allowances permit, arena exactly
+/// `max(offset + size)`, within the capacity). Returns the re-lowering.
 pub fn check_plan(graph: &Graph<'_>, plan: &Plan) -> Result<CheckedPlan, CheckError> {
     let schedule: Vec<OpId> = plan.schedule.iter().map(|&op| OpId(op)).collect();
     let lowering = lower(graph, &schedule, &plan.meta.request)?;
@@ -110,9 +115,30 @@ pub fn check_plan(graph: &Graph<'_>, plan: &Plan) -> Result<CheckedPlan, CheckEr
             found: format!("the plan's request sets {}", show(lowering.problem.capacity)),
         });
     }
-    validate(&lowering.problem, plan)?;
-    let load_bytes = lowering.problem.lower_bound();
-    Ok(CheckedPlan { lowering, load_bytes })
+    validate_allowing(&lowering.problem, &lowering.overlap_allowances, plan)?;
+    let uses_overlaps = uses_overlaps(&lowering.problem, &lowering.overlap_allowances, &plan.offsets);
+    let load_bytes = if uses_overlaps {
+        lower_bound_with_overlaps(&lowering.problem, &lowering.overlap_allowances)
+    } else {
+        lowering.problem.lower_bound()
+    };
+    Ok(CheckedPlan { lowering, load_bytes, uses_overlaps })
+}
+
+/// Whether `offsets` make some pair of `allowances` share bytes (both buffers non-empty, their byte ranges
+/// intersecting).
+pub fn uses_overlaps(problem: &BufferProblem, allowances: &[OverlapAllowance], offsets: &[u64]) -> bool {
+    allowances.iter().any(|a| {
+        let range = |id: BufferId| {
+            let b = problem.buffers.get(id.0 as usize)?;
+            let start = *offsets.get(id.0 as usize)? as u128;
+            Some(start..start + b.size_bytes as u128)
+        };
+        match (range(a.input), range(a.output)) {
+            (Some(i), Some(o)) => !i.is_empty() && !o.is_empty() && i.start < o.end && o.start < i.end,
+            _ => false,
+        }
+    })
 }
 
 /// What [`check_claims`] needs from outside the planner crate: the registry of strategies, and a way to prove

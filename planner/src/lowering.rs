@@ -14,14 +14,18 @@
 //! Buffers come in TFLM's insertion order (tensors by index, then scratch buffers by schedule position), which
 //! the TFLM-exact greedy needs for its tie-break.
 
+use arenaplan_kernels::memory::output_lead_bytes;
 use arenaplan_kernels::optimized::{conv2d_s8, fully_connected_s8};
-use arenaplan_kernels::program::FullyConnectedParams;
+use arenaplan_kernels::program::{
+    AddParams, BroadcastParams, FullyConnectedParams, KernelId, MulParams, Operand, PoolParams, Slice, Step,
+    StepParams, MAX_OPERANDS,
+};
 
 use crate::graph::{Graph, OpId, TensorId};
 use crate::plan::KernelVariant;
-use crate::problem::{round_up, Buffer, BufferId, BufferOrigin, BufferProblem};
+use crate::problem::{round_up, Buffer, BufferId, BufferOrigin, BufferProblem, OverlapAllowance};
 use crate::request::PlanRequest;
-use crate::tflite::OpKind;
+use crate::tflite::{OpKind, Padding};
 
 /// A graph that cannot be lowered with the given schedule or request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,6 +53,10 @@ pub struct Lowering {
     /// Planned tensors that no operator writes and that are not model inputs: TFLM allocates them from its
     /// scope -1 (step 0 here, every other step shifted by one when there are any).
     pub unwritten_tensors: usize,
+    /// The overlaps the kernels allow between an operator's output and an input it reads for the last time
+    /// ([`overlap_allowances`]). Packers ignore them (a disjoint placement is always valid); the validator
+    /// accepts an overlap only when it is one of them.
+    pub overlap_allowances: Vec<OverlapAllowance>,
 }
 
 /// Scratch buffers (bytes each, in request order) TFLM's reference kernels request in the arena for an
@@ -181,10 +189,153 @@ pub fn lower(graph: &Graph<'_>, schedule: &[OpId], request: &PlanRequest) -> Res
             });
         }
     }
+    let problem = BufferProblem { capacity: request.capacity_bytes, ..BufferProblem::new(buffers) };
+    let overlap_allowances = overlap_allowances(graph, schedule, &kernels, &problem, &step_of_op);
     Ok(Lowering {
         schedule: schedule.iter().map(|op| op.0).collect(),
         kernels,
-        problem: BufferProblem { capacity: request.capacity_bytes, ..BufferProblem::new(buffers) },
+        problem,
         unwritten_tensors,
+        overlap_allowances,
     })
+}
+
+/// Padding before the first row or column, as TFLite computes it (SAME: half the excess, rounded down).
+fn same_padding(padding: Padding, input: u32, output: u32, filter: u32, stride: u32) -> u32 {
+    match padding {
+        Padding::Valid => 0,
+        Padding::Same => {
+            let total = ((output as i64 - 1) * stride as i64 + (filter as i64 - 1).max(0) + 1 - input as i64).max(0);
+            u32::try_from(total / 2).unwrap_or(u32::MAX)
+        }
+    }
+}
+
+/// A tensor's shape as 4-D (leading 1s), or `None` above 4 dimensions.
+fn shape4(graph: &Graph<'_>, t: usize) -> Option<[u32; 4]> {
+    let s = &graph.tensor(TensorId(t as u32)).shape;
+    let mut out = [1u32; 4];
+    let rank = s.len();
+    if rank > 4 {
+        return None;
+    }
+    out[4 - rank..].iter_mut().zip(s).for_each(|(o, &d)| *o = d as u32);
+    Some(out)
+}
+
+/// The kernel and the geometry parameters operator `op` runs with, for the kernels with a declared memory
+/// behaviour (`arenaplan_kernels::memory`); `None` for every other operator. Only what the declaration reads
+/// is filled in: the kernel, the shapes and the window geometry.
+fn memory_step_kind(graph: &Graph<'_>, op: OpId) -> Option<(KernelId, StepParams)> {
+    let operator = graph.op(op);
+    let input = |k: usize| operator.inputs.get(k).copied().flatten();
+    let output = *operator.outputs.first()?;
+    let binary = || Some([shape4(graph, input(0)?)?, shape4(graph, input(1)?)?, shape4(graph, output)?]);
+    Some(match operator.kind {
+        OpKind::Conv2d(_) => (KernelId::Conv2dS8, StepParams::Conv(crate::program::conv_params(graph, op).ok()?)),
+        OpKind::DepthwiseConv2d(_) => {
+            (KernelId::DepthwiseConv2dS8, StepParams::Conv(crate::program::conv_params(graph, op).ok()?))
+        }
+        OpKind::AveragePool2d(o) | OpKind::MaxPool2d(o) => {
+            let (i, out) = (shape4(graph, input(0)?)?, shape4(graph, output)?);
+            let kernel = if matches!(operator.kind, OpKind::AveragePool2d(_)) {
+                KernelId::AvgPool2dS8
+            } else {
+                KernelId::MaxPool2dS8
+            };
+            let p = PoolParams {
+                input: i,
+                output: out,
+                filter_h: o.filter_h as u32,
+                filter_w: o.filter_w as u32,
+                stride_h: o.stride_h as u32,
+                stride_w: o.stride_w as u32,
+                pad_h: same_padding(o.padding, i[1], out[1], o.filter_h as u32, o.stride_h as u32),
+                pad_w: same_padding(o.padding, i[2], out[2], o.filter_w as u32, o.stride_w as u32),
+                act_min: -128,
+                act_max: 127,
+            };
+            (kernel, StepParams::Pool(p))
+        }
+        OpKind::Reshape | OpKind::Squeeze | OpKind::ExpandDims => (KernelId::CopyS8, StepParams::NoParams),
+        OpKind::Relu => (KernelId::ReluS8, StepParams::NoParams),
+        OpKind::Relu6 => (KernelId::Relu6S8, StepParams::NoParams),
+        OpKind::LeakyRelu { .. } => (KernelId::LeakyReluS8, StepParams::NoParams),
+        OpKind::HardSwish => (KernelId::HardSwishS8, StepParams::NoParams),
+        OpKind::Logistic => (KernelId::LogisticS8, StepParams::NoParams),
+        OpKind::Tanh => (KernelId::TanhS8, StepParams::NoParams),
+        OpKind::Quantize => (KernelId::QuantizeS8, StepParams::NoParams),
+        OpKind::Add { .. } | OpKind::Sub { .. } => {
+            let [input1, input2, output] = binary()?;
+            let kernel = if matches!(operator.kind, OpKind::Add { .. }) { KernelId::AddS8 } else { KernelId::SubS8 };
+            (kernel, StepParams::Add(AddParams { input1, input2, output, ..Default::default() }))
+        }
+        OpKind::Mul { .. } => {
+            let [input1, input2, output] = binary()?;
+            (KernelId::MulS8, StepParams::Mul(MulParams { input1, input2, output, ..Default::default() }))
+        }
+        OpKind::Maximum | OpKind::Minimum => {
+            let [input1, input2, output] = binary()?;
+            let kernel =
+                if matches!(operator.kind, OpKind::Maximum) { KernelId::MaximumS8 } else { KernelId::MinimumS8 };
+            (kernel, StepParams::Broadcast(BroadcastParams { input1, input2, output }))
+        }
+        _ => return None,
+    })
+}
+
+/// The overlaps the kernels allow in `problem` (lowered with `schedule`, `kernels` and `step_of_op`): for each
+/// operator with one planned output, each planned input whose last use is that operator's step (not a model
+/// output, not the output itself) gets an [`OverlapAllowance`] with the lead its kernel declares
+/// (`arenaplan_kernels::memory::output_lead_bytes`), if it declares one for that input and kernel variant.
+pub fn overlap_allowances(
+    graph: &Graph<'_>,
+    schedule: &[OpId],
+    kernels: &[KernelVariant],
+    problem: &BufferProblem,
+    step_of_op: &[u32],
+) -> Vec<OverlapAllowance> {
+    let mut buffer_of = vec![None; graph.tensor_count()];
+    for b in &problem.buffers {
+        if let BufferOrigin::Tensor(t) = b.origin {
+            buffer_of[t as usize] = Some(b.id);
+        }
+    }
+    let model_outputs = &graph.model().outputs;
+    let mut allowances = Vec::new();
+    for (&op, &variant) in schedule.iter().zip(kernels) {
+        let operator = graph.op(op);
+        let step = step_of_op[op.0 as usize];
+        let ([out_t], Some((kernel, params))) = (operator.outputs.as_slice(), memory_step_kind(graph, op)) else {
+            continue;
+        };
+        let Some(output) = buffer_of[*out_t] else { continue };
+        let byte_size = |t: usize| graph.tensor(TensorId(t as u32)).byte_size as u32;
+        let mut inputs = [Operand::Unused; MAX_OPERANDS];
+        for (k, t) in operator.inputs.iter().enumerate().take(MAX_OPERANDS) {
+            if let Some(t) = t.filter(|&t| buffer_of[t].is_some()) {
+                inputs[k] = Operand::Arena(Slice { offset: 0, len: byte_size(t) });
+            }
+        }
+        let kernel_step = Step {
+            kernel,
+            variant: variant.to_kernels(),
+            params,
+            inputs,
+            output: Slice { offset: 0, len: byte_size(*out_t) },
+            scratch: None,
+        };
+        for (k, t) in operator.inputs.iter().enumerate().take(MAX_OPERANDS) {
+            let Some(t) = *t else { continue };
+            let Some(input) = buffer_of[t] else { continue };
+            let last_use_here = problem.buffers[input.0 as usize].live.end == step + 1;
+            if input == output || !last_use_here || model_outputs.contains(&t) {
+                continue;
+            }
+            if let Some(lead_bytes) = output_lead_bytes(&kernel_step, k) {
+                allowances.push(OverlapAllowance { input, output, lead_bytes });
+            }
+        }
+    }
+    allowances
 }

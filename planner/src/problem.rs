@@ -55,6 +55,63 @@ impl Buffer {
     }
 }
 
+/// An overlap the kernels allow: at the step where `output` is written and `input` is read for the last time,
+/// the output may share bytes with the input when it begins at least `lead_bytes` before it
+/// (`offset(output) + lead_bytes <= offset(input)`). Derived by the lowering from the kernels' declared memory
+/// behaviour (`arenaplan_kernels::memory`), never from a strategy; the validator accepts an overlap between
+/// two buffers alive together only when it is such an allowance and the offsets satisfy it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct OverlapAllowance {
+    /// The buffer read (for the last time) at the step.
+    pub input: BufferId,
+    /// The buffer written at the step.
+    pub output: BufferId,
+    /// The least number of bytes the output must begin before the input when they overlap.
+    pub lead_bytes: u64,
+}
+
+impl OverlapAllowance {
+    /// Whether the allowance covers buffers `a` and `b` (in either order) of `problem` placed at `offsets`: it
+    /// names them, their lifetimes share exactly the output's first step, and the output begins at least
+    /// `lead_bytes` before the input.
+    pub fn admits(&self, problem: &BufferProblem, offsets: &[u64], a: usize, b: usize) -> bool {
+        let (input, output) = (self.input.0 as usize, self.output.0 as usize);
+        if !((input == a && output == b) || (input == b && output == a)) {
+            return false;
+        }
+        let (Some(i), Some(o), Some(&oi), Some(&oo)) =
+            (problem.buffers.get(input), problem.buffers.get(output), offsets.get(input), offsets.get(output))
+        else {
+            return false;
+        };
+        i.live.end == o.live.start + 1 && oo as u128 + self.lead_bytes as u128 <= oi as u128
+    }
+
+    /// The most bytes the two buffers can share under this allowance: `min(output - lead, input)`, at least 0.
+    pub fn max_shared_bytes(&self, problem: &BufferProblem) -> u64 {
+        let size = |id: BufferId| problem.buffers.get(id.0 as usize).map_or(0, |b| b.size_bytes);
+        size(self.output).saturating_sub(self.lead_bytes).min(size(self.input))
+    }
+}
+
+/// A lower bound of the arena when the overlaps of `allowances` may be used: at every step, the live bytes
+/// less, for every allowance at that step (the output's first step), the most bytes it lets the pair share.
+/// Only allowed pairs may share bytes, so no placement the validator accepts needs less. Equal to
+/// [`BufferProblem::lower_bound`] when `allowances` is empty.
+pub fn lower_bound_with_overlaps(problem: &BufferProblem, allowances: &[OverlapAllowance]) -> u64 {
+    if allowances.is_empty() {
+        return problem.lower_bound();
+    }
+    let mut profile = problem.live_profile();
+    for a in allowances {
+        let Some(output) = problem.buffers.get(a.output.0 as usize) else { continue };
+        if let Some(live) = profile.get_mut(output.live.start as usize) {
+            *live = live.saturating_sub(a.max_shared_bytes(problem));
+        }
+    }
+    profile.into_iter().max().unwrap_or(0)
+}
+
 /// A set of buffers to place in one arena, optionally within a capacity.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct BufferProblem {
@@ -269,6 +326,22 @@ mod tests {
         assert_eq!(huge.lower_bound(), u64::MAX);
         assert_eq!(huge.total_bytes(), u64::MAX);
         assert!(huge.check_limits().is_err());
+    }
+
+    #[test]
+    fn an_allowance_admits_only_its_pair_at_its_lead_and_lowers_the_bound() {
+        // Input 0 read last at step 1, output 1 written at step 1, a bystander 2 alive throughout.
+        let p = BufferProblem::new(vec![buf(32, 0..2), buf(48, 1..3), buf(16, 0..3)]);
+        let allow = OverlapAllowance { input: BufferId(0), output: BufferId(1), lead_bytes: 8 };
+        // Output at 8, input at 16: lead 8, admitted; at 9 it is one byte short.
+        assert!(allow.admits(&p, &[16, 8, 100], 0, 1));
+        assert!(allow.admits(&p, &[16, 8, 100], 1, 0));
+        assert!(!allow.admits(&p, &[16, 9, 100], 0, 1));
+        assert!(!allow.admits(&p, &[16, 8, 100], 0, 2));
+        // Sharing: min(48 - 8, 32) = 32 bytes at step 1: 32 + 48 + 16 - 32 = 64 (LOAD is 96).
+        assert_eq!(p.lower_bound(), 96);
+        assert_eq!(lower_bound_with_overlaps(&p, &[allow]), 64);
+        assert_eq!(lower_bound_with_overlaps(&p, &[]), 96);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The independent validator: checks a set of offsets against a problem and never trusts the strategy.
 
 use crate::plan::{arena_bytes_of, Plan};
-use crate::problem::BufferProblem;
+use crate::problem::{BufferProblem, OverlapAllowance};
 
 /// Why a plan is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,6 +79,18 @@ pub enum ValidationError {
 /// Check that `offsets` place every buffer of `problem` aligned, inside `arena_bytes`, within the capacity,
 /// and never overlapping a buffer alive at a common step.
 pub fn validate_offsets(problem: &BufferProblem, offsets: &[u64], arena_bytes: u64) -> Result<(), ValidationError> {
+    validate_offsets_allowing(problem, &[], offsets, arena_bytes)
+}
+
+/// [`validate_offsets`], where two buffers alive at a common step may share bytes only when one of
+/// `allowances` (derived by the lowering from the kernels' declared memory behaviour, never taken from a
+/// strategy) names them and their offsets satisfy it ([`OverlapAllowance::admits`]).
+pub fn validate_offsets_allowing(
+    problem: &BufferProblem,
+    allowances: &[OverlapAllowance],
+    offsets: &[u64],
+    arena_bytes: u64,
+) -> Result<(), ValidationError> {
     let buffers = &problem.buffers;
     if offsets.len() != buffers.len() {
         return Err(ValidationError::OffsetCount { expected: buffers.len(), found: offsets.len() });
@@ -117,6 +129,9 @@ pub fn validate_offsets(problem: &BufferProblem, offsets: &[u64], arena_bytes: u
             let (bj, oj) = (&buffers[j], offsets[j]);
             let (oi, oj) = (oi as u128, oj as u128);
             if oi < oj + bj.size_bytes as u128 && oj < oi + bi.size_bytes as u128 {
+                if allowances.iter().any(|allowance| allowance.admits(problem, offsets, i, j)) {
+                    continue;
+                }
                 let (a, b) = (i.min(j), i.max(j));
                 return Err(ValidationError::Overlap {
                     a,
@@ -134,6 +149,15 @@ pub fn validate_offsets(problem: &BufferProblem, offsets: &[u64], arena_bytes: u
 /// Check a plan against the problem it claims to solve (which the caller derives independently, e.g. by
 /// lowering the model again with the plan's schedule and kernels).
 pub fn validate(problem: &BufferProblem, plan: &Plan) -> Result<(), ValidationError> {
+    validate_allowing(problem, &[], plan)
+}
+
+/// [`validate`] with the overlaps of `allowances` accepted (see [`validate_offsets_allowing`]).
+pub fn validate_allowing(
+    problem: &BufferProblem,
+    allowances: &[OverlapAllowance],
+    plan: &Plan,
+) -> Result<(), ValidationError> {
     if plan.problem.buffers.len() != problem.buffers.len() {
         return Err(ValidationError::ProblemMismatch {
             buffer: plan.problem.buffers.len().min(problem.buffers.len()),
@@ -156,7 +180,7 @@ pub fn validate(problem: &BufferProblem, plan: &Plan) -> Result<(), ValidationEr
         }
     }
     let needed = arena_bytes_of(problem, &plan.offsets);
-    validate_offsets(problem, &plan.offsets, plan.arena_bytes)?;
+    validate_offsets_allowing(problem, allowances, &plan.offsets, plan.arena_bytes)?;
     if needed != plan.arena_bytes {
         return Err(ValidationError::ArenaMismatch { declared: plan.arena_bytes, needed });
     }
@@ -205,6 +229,29 @@ mod tests {
         ]);
         assert_eq!(validate_offsets(&q, &[0, 1 << 63], u64::MAX), Ok(()));
         assert!(matches!(validate_offsets(&q, &[0, 1 << 62], u64::MAX), Err(ValidationError::Overlap { .. })));
+    }
+
+    #[test]
+    fn an_overlap_is_accepted_only_as_allowed_and_refused_one_byte_past_the_allowance() {
+        use crate::problem::BufferId;
+        // b0 read for the last time at step 1, b1 written at step 1 (lead 16), b2 alive at step 1 too.
+        let p = problem(&[(64, 0..2), (64, 1..3), (16, 0..3)]);
+        let allow = [OverlapAllowance { input: BufferId(0), output: BufferId(1), lead_bytes: 16 }];
+        // b1 at 0, b0 at 16: exactly the lead.
+        assert_eq!(validate_offsets_allowing(&p, &allow, &[16, 0, 80], 96), Ok(()));
+        // Without the allowance, the same offsets overlap.
+        assert!(matches!(validate_offsets(&p, &[16, 0, 80], 96), Err(ValidationError::Overlap { a: 0, b: 1, .. })));
+        // One byte past the allowance (b1 at 1, so 15 bytes of lead): refused.
+        let mut q = p.clone();
+        q.buffers.iter_mut().for_each(|b| b.align_bytes = 1);
+        assert_eq!(validate_offsets_allowing(&q, &allow, &[16, 0, 80], 96), Ok(()));
+        assert!(matches!(
+            validate_offsets_allowing(&q, &allow, &[16, 1, 80], 96),
+            Err(ValidationError::Overlap { a: 0, b: 1, .. })
+        ));
+        // The output above its input is never allowed; nor is an overlap with a bystander.
+        assert!(validate_offsets_allowing(&q, &allow, &[0, 16, 80], 96).is_err());
+        assert!(validate_offsets_allowing(&q, &allow, &[16, 0, 70], 96).is_err());
     }
 
     #[test]

@@ -30,7 +30,7 @@ use crate::graph::Graph;
 use crate::plan::Plan;
 use crate::problem::{BufferOrigin, BufferProblem};
 
-use super::{checked_problem, ExportError};
+use super::ExportError;
 
 /// The metadata name TFLM looks for.
 pub const OFFLINE_PLAN_METADATA: &str = "OfflineMemoryAllocation";
@@ -60,7 +60,17 @@ const METADATA_BUFFER: usize = 1;
 /// (TFLM runs operators in file order, so a reordered schedule's lifetimes would not be TFLM's) and use
 /// offsets and sizes aligned to TFLM's 16 bytes.
 pub fn to_tflm(graph: &Graph<'_>, plan: &Plan) -> Result<Vec<u8>, ExportError> {
-    let problem = checked_problem(graph, plan)?;
+    let checked = crate::check::check_plan(graph, plan)?;
+    if checked.uses_overlaps {
+        return Err(ExportError::Unsupported {
+            format: "tflm",
+            reason: "the plan writes an operator's output over an input it reads (an overlap arenaplan's kernels \
+                     declare safe), which TFLM's kernels and offline plan cannot express; export it as Rust, C or \
+                     JSON, or plan with a strategy that keeps tensors disjoint for TFLM"
+                .to_owned(),
+        });
+    }
+    let problem = checked.lowering.problem;
     let default_order: Vec<u32> = graph.default_schedule().iter().map(|op| op.0).collect();
     if plan.schedule != default_order {
         return Err(ExportError::Unsupported {
