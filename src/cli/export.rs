@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use arenaplan_planner::check::{status_name, ClaimVerifier, VerifiedClaims};
-use arenaplan_planner::export::{c_header, csv, json, rust, tflm, tflm_arena};
+use arenaplan_planner::export::{c_header, c_program, csv, json, rust, tflm, tflm_arena};
 use arenaplan_planner::{
     pack_checked_within, BufferProblem, Graph, KernelVariant, PackError, PackLimits, Plan, PlanRequest,
 };
@@ -31,6 +31,9 @@ pub enum Format {
     Csv,
     /// A `no_std` Rust module: the compiled program as statics, for the `arenaplan-kernels` interpreter.
     Rust,
+    /// C for the arenaplan C API: `-o NAME.c` and `NAME.h` beside it (program blob, model bytes, arena size,
+    /// input and output descriptors).
+    CProgram,
 }
 
 /// Arguments of `arenaplan export`.
@@ -198,6 +201,17 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         Format::Json => json::to_json(&graph, &plan, &source.name)?.into_bytes(),
         Format::Csv => csv::to_csv(&graph, &plan)?.into_bytes(),
         Format::Rust => rust::to_rust(&graph, &plan, &source.name)?.into_bytes(),
+        Format::CProgram => {
+            let header_path = args.output.with_extension("h");
+            if header_path == args.output {
+                bail!("--format c-program writes NAME.c and NAME.h: name the .c file with -o");
+            }
+            let header_name = header_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let prefix = args.prefix.as_deref().unwrap_or(&source.name);
+            let files = c_program::to_c_program(&graph, &plan, prefix, &header_name)?;
+            write_atomically(&header_path, files.header.as_bytes())?;
+            files.source.into_bytes()
+        }
     };
     if args.format == Format::Tflm {
         // Our own reader must accept what we wrote, and see the same tensors.

@@ -4,7 +4,7 @@
  *   cargo build -p arenaplan-capi --release --target thumbv7em-none-eabihf   (Cortex-M4F/M7, no_std)
  *   cargo build -p arenaplan-capi --release                                   (the host; also link -lpthread -ldl -lm)
  * `arenaplan export MODEL --format c-program -o NAME.c` writes the program blob, the model bytes, the arena
- * size and the input/output descriptors as C (NAME.c, NAME.h).
+ * size and the input/output descriptors (arenaplan_tensor) as C: NAME.c and NAME.h.
  *
  * Use:
  *   static uint8_t arena[NAME_ARENA_BYTES] __attribute__((aligned(16)));
@@ -36,6 +36,31 @@ extern "C" {
 #define ARENAPLAN_ERR_OUT_OF_RANGE (-6)    /* a step refers to bytes outside the model, constants or arena */
 #define ARENAPLAN_ERR_KERNEL (-7)          /* a kernel refused its operands */
 #define ARENAPLAN_ERR_INDEX (-8)           /* no input or output of that index */
+
+/* Element types of model inputs and outputs (arenaplan_tensor.element); the kernels read and write int8. */
+#define ARENAPLAN_INT8 0u
+#define ARENAPLAN_UINT8 1u
+#define ARENAPLAN_INT16 2u
+#define ARENAPLAN_INT32 3u
+#define ARENAPLAN_INT64 4u
+#define ARENAPLAN_FLOAT16 5u
+#define ARENAPLAN_FLOAT32 6u
+#define ARENAPLAN_BOOL 7u
+
+/* Most dimensions an arenaplan_tensor records. */
+#define ARENAPLAN_MAX_RANK 8u
+
+/* A model input or output, as `arenaplan export --format c-program` describes it:
+ * real value = scale * (quantised value - zero_point). */
+typedef struct arenaplan_tensor {
+    uint32_t offset;                   /* its first byte, from the arena's start */
+    uint32_t bytes;                    /* its length in bytes */
+    uint32_t element;                  /* ARENAPLAN_INT8, ... */
+    uint32_t rank;                     /* number of dimensions */
+    uint32_t dims[ARENAPLAN_MAX_RANK]; /* outermost first; entries past rank are 0 */
+    float scale;                       /* quantisation scale */
+    int32_t zero_point;                /* quantisation zero point */
+} arenaplan_tensor;
 
 /* Facts about a program blob. */
 typedef struct arenaplan_info {

@@ -33,8 +33,19 @@ pub fn c_identifier(text: &str) -> String {
     out
 }
 
+/// The upper-case identifier prefix made of `prefix`: [`c_identifier`], with `ARENAPLAN_` in front when that is
+/// empty or starts with a digit.
+pub fn identifier_prefix(prefix: &str) -> String {
+    let p = c_identifier(prefix);
+    if p.is_empty() || p.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("ARENAPLAN_{p}").trim_end_matches('_').to_owned()
+    } else {
+        p
+    }
+}
+
 /// Text safe inside a C block comment.
-fn comment_text(text: &str) -> String {
+pub(crate) fn comment_text(text: &str) -> String {
     text.replace("*/", "* /").replace(['\n', '\r'], " ")
 }
 
@@ -76,10 +87,7 @@ pub fn to_c_header(graph: &Graph<'_>, plan: &Plan, prefix: &str) -> Result<Strin
 /// The header text of a plan that has been validated.
 fn render(plan: &Plan, prefix: &str) -> Result<String, ExportError> {
     let problem = &plan.problem;
-    let mut p = c_identifier(prefix);
-    if p.is_empty() || p.starts_with(|c: char| c.is_ascii_digit()) {
-        p = format!("ARENAPLAN_{p}").trim_end_matches('_').to_owned();
-    }
+    let p = identifier_prefix(prefix);
     let lower = p.to_ascii_lowercase();
     let buffers = &problem.buffers;
     let ids = unique_identifiers(buffers.iter().enumerate().map(|(i, b)| (b.name.as_str(), format!("BUFFER{i}"))));

@@ -4,6 +4,8 @@
 //! |---|---|---|
 //! | TFLM | [`tflm::to_tflm`] | a copy of the `.tflite` with an `OfflineMemoryAllocation` metadata entry |
 //! | C | [`c_header::to_c_header`] | a C99 header: arena size, offsets, lifetimes and the schedule |
+//! | C program | [`c_program::to_c_program`] | C source and header for the C API: program blob, model bytes, I/O descriptors |
+//! | program blob | [`program_blob::to_program_blob`] | the compiled program as one versioned byte string |
 //! | JSON | [`json::to_json`] | the whole plan, versioned and self-describing; read back by [`json::from_json`] |
 //! | Rust | [`rust::to_rust`] | a `no_std` module: the compiled program as `static`s, for the kernels interpreter |
 //! | CSV | [`csv::to_csv`] | the MiniMalloc solution (`id,lower,upper,size,offset`) |
@@ -15,6 +17,7 @@
 //! ([`ExportError::Invalid`], [`ExportError::Lowering`] or [`ExportError::Check`]), and nothing is produced.
 
 pub mod c_header;
+pub mod c_program;
 pub mod csv;
 pub mod json;
 pub mod program_blob;
