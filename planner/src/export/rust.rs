@@ -45,7 +45,7 @@ pub fn classify(features: &[f32]) -> Result<usize, RunError> {
     Ok(best)
 }"#;
 
-/// The marker lines around [`USAGE`] in the module's docs.
+/// The line that opens the usage example in the module's docs (the example is a crate body, see [`to_rust`]).
 pub const USAGE_START: &str = "//! ```rust,ignore";
 /// The line that ends the usage example.
 pub const USAGE_END: &str = "//! ```";
