@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod check;
+pub mod cost;
 pub mod export;
 pub mod graph;
 pub mod limits;

@@ -3,6 +3,7 @@
 //! A request travels with its model (a small JSON file beside it) and is repeated in every exported plan, so
 //! every figure can be traced back to the request that made it.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -54,6 +55,11 @@ pub struct PlanRequest {
     /// The kernel set to use where an operator has that variant (the others run the reference kernels).
     /// `Reference` reproduces TFLM's scratch needs exactly.
     pub kernels: KernelVariant,
+    /// Per-operator exceptions to `kernels`, by operator index (the latency-RAM tradeoff sets them: a reference
+    /// convolution is slower but needs less scratch, and may overlap its input). Omitted from the JSON when
+    /// empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub op_kernels: BTreeMap<u32, KernelVariant>,
     /// The resource limits the model and its problem are checked against (omitted from the JSON when they are
     /// the defaults of [`crate::limits`]).
     #[serde(skip_serializing_if = "Limits::is_default")]
@@ -69,6 +75,7 @@ impl Default for PlanRequest {
             seed: 0,
             capacity_bytes: None,
             kernels: KernelVariant::Reference,
+            op_kernels: BTreeMap::new(),
             limits: Limits::default(),
         }
     }
@@ -79,6 +86,11 @@ impl PlanRequest {
     pub fn with_time_limit(mut self, limit: Duration) -> Self {
         self.time_limit_ms = limit.as_millis().min(u64::MAX as u128) as u64;
         self
+    }
+
+    /// The kernel set asked for operator `op`: its exception in `op_kernels`, else `kernels`.
+    pub fn kernels_for(&self, op: u32) -> KernelVariant {
+        self.op_kernels.get(&op).copied().unwrap_or(self.kernels)
     }
 
     /// The same request with another kernel set.

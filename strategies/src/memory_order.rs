@@ -107,7 +107,7 @@ impl Facts {
             reads.push(r);
             writes.push(graph.op(op).outputs.iter().copied().filter(|&t| planned(t)).collect());
             preds.push(graph.predecessors(op).into_iter().map(|p| p.0 as usize).collect());
-            let variant = kernel_variant(graph, op, request.kernels);
+            let variant = kernel_variant(graph, op, request.kernels_for(op.0));
             scratch.push(
                 scratch_bytes(graph, op, variant).into_iter().filter(|&b| b > 0).map(|b| round_up(b, align)).sum(),
             );
