@@ -83,7 +83,7 @@ fn a_tampered_plan_is_refused_and_nothing_is_written() {
     };
     assert!(stderr.contains(&expected.to_string()), "{stderr}");
 
-    for format in ["tflm", "c", "json", "csv"] {
+    for format in ["tflm", "c", "c-program", "json", "csv"] {
         let target = dir.path().join(format!("out.{format}"));
         let out = export(&model, format, &target, &["--from-json", bad.to_str().unwrap()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
