@@ -70,6 +70,20 @@ int main(int argc, char **argv) {
     EXPECT(strcmp(arenaplan_status_name(ARENAPLAN_ERR_ARENA_TOO_SMALL), "arena too small") == 0);
     EXPECT(strcmp(arenaplan_status_name(12345), "unknown status") == 0);
 
+    /* Quantisation helpers, on a hand-made tensor (scale 0.5, zero point -3). */
+    {
+        arenaplan_tensor t;
+        memset(&t, 0, sizeof t);
+        t.scale = 0.5f;
+        t.zero_point = -3;
+        EXPECT(arenaplan_quantize(&t, 1.25f) == 0);    /* 2.5 rounds away from zero to 3 */
+        EXPECT(arenaplan_quantize(&t, -1.25f) == -6);  /* -2.5 rounds to -3 */
+        EXPECT(arenaplan_quantize(&t, 1000.0f) == 127);
+        EXPECT(arenaplan_quantize(&t, -1000.0f) == -128);
+        EXPECT(arenaplan_dequantize(&t, 5) == 4.0f);
+        EXPECT(arenaplan_quantize(NULL, 1.0f) == 0);
+    }
+
     /* The run. */
     f = fopen(argv[1], "rb");
     EXPECT(f != NULL);

@@ -88,6 +88,13 @@ int arenaplan_check_model(const uint8_t *program, size_t program_len, const uint
 int arenaplan_run(const uint8_t *program, size_t program_len, const uint8_t *model, size_t model_len,
                   uint8_t *arena, size_t arena_len);
 
+/* The int8 value of `real` in the tensor's quantisation, as TFLM's QUANTIZE computes it:
+ * round(real / scale) + zero_point, rounding half away from zero, clamped to [-128, 127]. */
+int8_t arenaplan_quantize(const arenaplan_tensor *tensor, float real);
+
+/* The real value of the int8 `q` in the tensor's quantisation: scale * (q - zero_point). */
+float arenaplan_dequantize(const arenaplan_tensor *tensor, int8_t q);
+
 /* A short English name of a status code (a static NUL-terminated string). */
 const char *arenaplan_status_name(int status);
 

@@ -11,6 +11,7 @@
 pub mod status;
 
 use arenaplan_kernels::encoding::ProgramBlob;
+use arenaplan_kernels::io::{ElementType, TensorDescriptor, MAX_RANK};
 use arenaplan_kernels::program::Slice;
 use arenaplan_kernels::{check_model, run_blob};
 use status::{status_of_decode, status_of_run, ARENAPLAN_ERR_INDEX, ARENAPLAN_ERR_NULL, ARENAPLAN_OK};
@@ -201,6 +202,68 @@ pub unsafe extern "C" fn arenaplan_run(
     match run_blob(program, model, arena) {
         Ok(()) => ARENAPLAN_OK,
         Err(e) => status_of_run(e),
+    }
+}
+
+/// A model input or output as C describes it (`arenaplan_tensor` in the header; the export writes them).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ArenaplanTensor {
+    /// Its first byte, from the arena's start.
+    pub offset: u32,
+    /// Its length in bytes.
+    pub bytes: u32,
+    /// Element type (`ARENAPLAN_INT8`, ...).
+    pub element: u32,
+    /// Number of dimensions.
+    pub rank: u32,
+    /// Dimensions, outermost first.
+    pub dims: [u32; MAX_RANK],
+    /// Quantisation scale.
+    pub scale: f32,
+    /// Quantisation zero point.
+    pub zero_point: i32,
+}
+
+/// The kernels crate's descriptor of `t`'s quantisation (all [`arenaplan_quantize`] and
+/// [`arenaplan_dequantize`] read).
+fn quantisation(t: &ArenaplanTensor) -> TensorDescriptor {
+    TensorDescriptor {
+        dims: t.dims,
+        rank: t.rank.min(MAX_RANK as u32) as u8,
+        element: ElementType::Int8,
+        scale: t.scale,
+        zero_point: t.zero_point,
+        slice: Slice { offset: t.offset, len: t.bytes },
+    }
+}
+
+/// The int8 value of `real` in tensor `*tensor`'s quantisation, as TFLM's QUANTIZE computes it:
+/// `round(real / scale) + zero_point`, rounding half away from zero, clamped to [-128, 127] (NaN gives the
+/// zero point). 0 when `tensor` is null.
+///
+/// # Safety
+/// `tensor` must be null or point to a valid `arenaplan_tensor`.
+#[no_mangle]
+pub unsafe extern "C" fn arenaplan_quantize(tensor: *const ArenaplanTensor, real: f32) -> i8 {
+    // SAFETY: the caller promises a non-null `tensor` is valid.
+    match unsafe { tensor.as_ref() } {
+        Some(t) => quantisation(t).quantize(real),
+        None => 0,
+    }
+}
+
+/// The real value of the int8 `q` in tensor `*tensor`'s quantisation: `scale * (q - zero_point)`, as TFLM's
+/// DEQUANTIZE computes it. 0 when `tensor` is null.
+///
+/// # Safety
+/// `tensor` must be null or point to a valid `arenaplan_tensor`.
+#[no_mangle]
+pub unsafe extern "C" fn arenaplan_dequantize(tensor: *const ArenaplanTensor, q: i8) -> f32 {
+    // SAFETY: the caller promises a non-null `tensor` is valid.
+    match unsafe { tensor.as_ref() } {
+        Some(t) => quantisation(t).dequantize(q),
+        None => 0.0,
     }
 }
 
