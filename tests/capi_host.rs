@@ -64,6 +64,8 @@ int main(int argc, char **argv) {
     memcpy(corrupt, model_program, MODEL_PROGRAM_BYTES);
     corrupt[MODEL_PROGRAM_BYTES / 2] ^= 0x40;
     EXPECT(arenaplan_run(corrupt, MODEL_PROGRAM_BYTES, model_model, MODEL_MODEL_BYTES, arena, sizeof arena) == ARENAPLAN_ERR_BAD_PROGRAM);
+    corrupt[4] = 9; /* format version 9 (checked before the checksum) */
+    EXPECT(arenaplan_program_info(corrupt, MODEL_PROGRAM_BYTES, &info) == ARENAPLAN_ERR_VERSION);
     corrupt[0] ^= 1;
     EXPECT(arenaplan_program_info(corrupt, MODEL_PROGRAM_BYTES, &info) == ARENAPLAN_ERR_BAD_PROGRAM);
     free(corrupt);
