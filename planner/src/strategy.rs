@@ -126,6 +126,10 @@ pub enum StrategyError {
     /// The graph could not be lowered.
     #[error(transparent)]
     Lowering(#[from] crate::lowering::LoweringError),
+    /// The request's objective cannot be met (a RAM or latency budget no plan meets), or the cost of a plan
+    /// could not be estimated.
+    #[error("{0}")]
+    Objective(String),
 }
 
 /// Makes a whole plan from a graph and a request.

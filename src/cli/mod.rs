@@ -7,6 +7,7 @@ mod inspect;
 mod limit_args;
 mod model_source;
 mod pack;
+mod pareto;
 mod plan;
 mod request_args;
 mod run;
@@ -40,6 +41,9 @@ enum Command {
     CheckPlan(export::CheckPlanArgs),
     /// Compare strategies on one model (table ranked by arena; `--svg` draws the layouts side by side).
     Compare(compare::CompareArgs),
+    /// The latency-RAM front of a model: arena bytes against estimated Cortex-M cycles over the kernel and
+    /// placement choices, the point the objective picks (`--ram-budget`, `--latency-budget`), `--svg` draws it.
+    Pareto(pareto::ParetoArgs),
     /// Run one inference on a Cortex-M board under QEMU: exact instructions per step, estimated cycles, RAM,
     /// flash, bit-exactness and whether it fits the board.
     Bench(bench::BenchArgs),
@@ -56,5 +60,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckPlan(args) => export::run_check(args),
         Command::Compare(args) => compare::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Pareto(args) => pareto::run(args),
     }
 }

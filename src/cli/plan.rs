@@ -41,9 +41,13 @@ pub fn selected_strategies(names: &[String]) -> anyhow::Result<Vec<Box<dyn Strat
     names
         .iter()
         .map(|name| {
+            if name == "pareto" {
+                let cost = super::pareto::cost_model(None, super::pareto::DEFAULT_CORE)?;
+                return Ok(Box::new(strategies::pareto::Pareto::new(cost)) as Box<dyn Strategy>);
+            }
             strategies::strategy_by_name(name).with_context(|| {
                 let known: Vec<String> = strategies::registry().iter().map(|s| s.name()).collect();
-                format!("unknown strategy `{name}` (known: {}, or `all`)", known.join(", "))
+                format!("unknown strategy `{name}` (known: {}, `pareto`, or `all`)", known.join(", "))
             })
         })
         .collect()

@@ -39,6 +39,7 @@ pub mod hill_climb;
 pub mod ilp;
 pub mod instances;
 pub mod memory_order;
+pub mod pareto;
 mod registry;
 pub mod rng;
 
@@ -48,6 +49,7 @@ pub use exact::ExactPacker;
 pub use greedy::{GreedyPacker, Order, Placement};
 pub use hill_climb::HillClimb;
 pub use memory_order::MemoryOrder;
+pub use pareto::{Pareto, ParetoPoint};
 #[cfg(any(feature = "microlp", feature = "highs", feature = "coin_cbc"))]
 pub use ilp::{IlpPacker, IlpRun, IlpSolver};
 pub use registry::{packer_by_name, packer_names, packers, registry, strategy_by_name};

@@ -20,6 +20,7 @@ pub mod c_header;
 pub mod c_program;
 pub mod csv;
 pub mod json;
+pub mod pareto_svg;
 pub mod program_blob;
 pub mod rust;
 pub mod svg;

@@ -1,0 +1,242 @@
+//! The latency-RAM tradeoff (issue 9, step 7): the Pareto front of (arena bytes, estimated cycles) over the
+//! choices a plan can make, and the request's objective picking one point of it.
+//!
+//! The choices enumerated today:
+//! - the kernel variant of each operator that has an optimized kernel (convolutions, depthwise convolutions,
+//!   fully connected): the optimized one is faster but brings scratch buffers (im2col) and declares no overlap
+//!   with its input; the reference one is slower, needs no scratch and may overlap its input;
+//! - the placement strategy: `exact` (every tensor disjoint from the tensors alive with it) or, where it is
+//!   registered, `overlap` (outputs written over inputs read for the last time, where the kernels allow it).
+//!
+//! For each placement the search walks from all-optimized to all-reference: at each stage it switches to the
+//! reference kernel the optimized operator whose step holds the most live bytes (the peak; switching an
+//! operator away from the peak cannot lower it) and plans again, and stops when the peak no longer sits at an
+//! optimized operator; the all-reference plan is always added. Every stage is a real plan, checked and
+//! estimated by the [`CostModel`]; the front keeps the points no other point beats on both RAM and cycles.
+//! Cycles are estimates from the cost table (see [`arenaplan_planner::cost`]); RAM is the arena.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use arenaplan_planner::cost::{CostError, CostModel, CycleEstimate};
+use arenaplan_planner::lowering::kernel_variant;
+use arenaplan_planner::{
+    BufferOrigin, Graph, KernelVariant, Objective, OpId, Plan, PlanRequest, Strategy, StrategyError, TensorId,
+};
+
+use crate::{strategy_by_name, ExactPacker};
+
+/// One point of the front: a checked plan, its arena and its estimated cycles.
+#[derive(Debug, Clone)]
+pub struct ParetoPoint {
+    /// The plan (its request records the kernel choice in `kernels` and `op_kernels`).
+    pub plan: Plan,
+    /// Its arena in bytes.
+    pub arena_bytes: u64,
+    /// Its estimated cycles, and how they were estimated.
+    pub cycles: CycleEstimate,
+    /// The placement strategy that made it.
+    pub placement: String,
+    /// How many operators with an optimized kernel run the reference kernel instead.
+    pub reference_ops: usize,
+    /// How many operators have an optimized kernel.
+    pub optimizable_ops: usize,
+}
+
+impl ParetoPoint {
+    /// A short description: `overlap, 3/52 ops reference`.
+    pub fn label(&self) -> String {
+        format!("{}, {}/{} ops reference", self.placement, self.reference_ops, self.optimizable_ops)
+    }
+}
+
+/// Why the tradeoff could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ParetoError {
+    /// A placement strategy failed.
+    #[error(transparent)]
+    Strategy(#[from] StrategyError),
+    /// A plan could not be estimated.
+    #[error(transparent)]
+    Cost(#[from] CostError),
+    /// No point of the front meets the objective's budget.
+    #[error("no plan meets the budget: {0}")]
+    OverBudget(String),
+}
+
+/// The tradeoff strategy: the front, and the request's objective choosing the point.
+pub struct Pareto {
+    /// Estimated cycles of a plan.
+    pub cost: CostModel,
+    /// The placement strategies combined with the kernel choices.
+    pub placements: Vec<Box<dyn Strategy>>,
+}
+
+impl Pareto {
+    /// The tradeoff with `cost`, placing with `exact` and, when registered, `overlap`.
+    pub fn new(cost: CostModel) -> Pareto {
+        let mut placements: Vec<Box<dyn Strategy>> =
+            vec![Box::new(arenaplan_planner::PackerStrategy { packer: ExactPacker::default() })];
+        placements.extend(strategy_by_name("overlap"));
+        Pareto { cost, placements }
+    }
+
+    /// Every point the search visits, then the front: non-dominated points by increasing arena.
+    pub fn front(&self, graph: &Graph<'_>, request: &PlanRequest) -> Result<Vec<ParetoPoint>, ParetoError> {
+        let optimizable: Vec<OpId> = (0..graph.op_count() as u32)
+            .map(OpId)
+            .filter(|&op| kernel_variant(graph, op, KernelVariant::Optimized) == KernelVariant::Optimized)
+            .collect();
+        let mut points = Vec::new();
+        for placement in &self.placements {
+            let mut reference: BTreeMap<u32, KernelVariant> = BTreeMap::new();
+            loop {
+                let point = self.point(graph, request, placement.as_ref(), &reference, optimizable.len())?;
+                let next = peak_operator(graph, &point.plan, &optimizable, &reference);
+                points.push(point);
+                match next {
+                    Some(op) => {
+                        reference.insert(op.0, KernelVariant::Reference);
+                    }
+                    None => break,
+                }
+            }
+            if reference.len() < optimizable.len() {
+                let all: BTreeMap<u32, KernelVariant> =
+                    optimizable.iter().map(|op| (op.0, KernelVariant::Reference)).collect();
+                points.push(self.point(graph, request, placement.as_ref(), &all, optimizable.len())?);
+            }
+        }
+        Ok(pareto_filter(points))
+    }
+
+    /// Plan with `placement` for the request with every operator optimized but those in `reference`.
+    fn point(
+        &self,
+        graph: &Graph<'_>,
+        request: &PlanRequest,
+        placement: &dyn Strategy,
+        reference: &BTreeMap<u32, KernelVariant>,
+        optimizable_ops: usize,
+    ) -> Result<ParetoPoint, ParetoError> {
+        let request =
+            PlanRequest { kernels: KernelVariant::Optimized, op_kernels: reference.clone(), ..request.clone() };
+        let plan = placement.plan(graph, &request)?;
+        let cycles = self.cost.estimate(graph, &plan)?;
+        Ok(ParetoPoint {
+            arena_bytes: plan.arena_bytes,
+            cycles,
+            placement: placement.name(),
+            reference_ops: reference.len(),
+            optimizable_ops,
+            plan,
+        })
+    }
+
+    /// The point of `front` that `objective` asks for.
+    pub fn pick<'f>(front: &'f [ParetoPoint], objective: &Objective) -> Result<&'f ParetoPoint, ParetoError> {
+        let by_cycles = |p: &&ParetoPoint| (p.cycles.cycles, p.arena_bytes);
+        let by_arena = |p: &&ParetoPoint| (p.arena_bytes, p.cycles.cycles);
+        let (chosen, budget) = match *objective {
+            Objective::MinRam => (front.iter().min_by_key(by_arena), "none".to_owned()),
+            Objective::MinLatency { ram_budget_bytes } => (
+                front.iter().filter(|p| p.arena_bytes <= ram_budget_bytes).min_by_key(by_cycles),
+                format!("an arena of at most {ram_budget_bytes} B"),
+            ),
+            Objective::MinRamUnderLatency { latency_budget_cycles } => (
+                front.iter().filter(|p| p.cycles.cycles <= latency_budget_cycles).min_by_key(by_arena),
+                format!("at most {latency_budget_cycles} estimated cycles"),
+            ),
+            Objective::Weighted { ram_weight, latency_weight } => {
+                let score =
+                    |p: &ParetoPoint| ram_weight * p.arena_bytes as f64 + latency_weight * p.cycles.cycles as f64;
+                (front.iter().min_by(|a, b| score(a).total_cmp(&score(b))), "none".to_owned())
+            }
+        };
+        chosen.ok_or_else(|| {
+            let range = match (front.iter().map(|p| p.arena_bytes).min(), front.iter().map(|p| p.cycles.cycles).min()) {
+                (Some(ram), Some(cycles)) => {
+                    format!(" (the front's smallest arena is {ram} B, its fewest cycles {cycles})")
+                }
+                _ => " (the front is empty)".to_owned(),
+            };
+            ParetoError::OverBudget(format!("{budget}{range}"))
+        })
+    }
+}
+
+/// The optimized operator (not yet in `reference`) whose step holds the most live bytes, if that step is the
+/// plan's peak; `None` when the peak sits at no such operator.
+fn peak_operator(
+    graph: &Graph<'_>,
+    plan: &Plan,
+    optimizable: &[OpId],
+    reference: &BTreeMap<u32, KernelVariant>,
+) -> Option<OpId> {
+    let profile = plan.problem.live_profile();
+    let peak = profile.iter().copied().max()?;
+    // The step of an operator: where its outputs (or scratch buffers) begin.
+    let mut step_of: BTreeMap<u32, u32> = BTreeMap::new();
+    for buffer in &plan.problem.buffers {
+        let op = match buffer.origin {
+            BufferOrigin::Tensor(t) => graph.producer(TensorId(t)).map(|op| op.0),
+            BufferOrigin::Scratch(op) => Some(op),
+            BufferOrigin::Instance => None,
+        };
+        if let Some(op) = op {
+            let start = buffer.live.start;
+            step_of.entry(op).and_modify(|s| *s = (*s).min(start)).or_insert(start);
+        }
+    }
+    optimizable
+        .iter()
+        .filter(|op| !reference.contains_key(&op.0))
+        .filter_map(|&op| step_of.get(&op.0).map(|&step| (op, profile.get(step as usize).copied().unwrap_or(0))))
+        .filter(|&(_, live)| live == peak)
+        .max_by_key(|&(op, live)| (live, std::cmp::Reverse(op.0)))
+        .map(|(op, _)| op)
+}
+
+/// The points no other point beats on both arena and cycles, by increasing arena (equal points once).
+pub fn pareto_filter(mut points: Vec<ParetoPoint>) -> Vec<ParetoPoint> {
+    points.sort_by_key(|p| (p.arena_bytes, p.cycles.cycles));
+    let mut front: Vec<ParetoPoint> = Vec::new();
+    for point in points {
+        if front.last().is_none_or(|last| point.cycles.cycles < last.cycles.cycles) {
+            front.push(point);
+        }
+    }
+    front
+}
+
+impl Strategy for Pareto {
+    fn name(&self) -> String {
+        "pareto".to_owned()
+    }
+
+    /// The front's point the request's objective picks; its plan records the kernel choice, and its parameters
+    /// the estimate, the core and the front's size.
+    fn plan(&self, graph: &Graph, request: &PlanRequest) -> Result<Plan, StrategyError> {
+        let started = Instant::now();
+        let front = self.front(graph, request).map_err(into_strategy_error)?;
+        let point = Pareto::pick(&front, &request.objective).map_err(into_strategy_error)?;
+        let mut plan = point.plan.clone();
+        plan.meta.strategy = self.name();
+        let params = &mut plan.meta.params;
+        params.insert("placement".to_owned(), point.placement.clone());
+        params.insert("estimated_cycles".to_owned(), point.cycles.cycles.to_string());
+        params.insert("cost_core".to_owned(), self.cost.core().to_owned());
+        params.insert("front_points".to_owned(), front.len().to_string());
+        params.insert("reference_ops".to_owned(), point.reference_ops.to_string());
+        plan.meta.solve_seconds = started.elapsed().as_secs_f64();
+        Ok(plan)
+    }
+}
+
+/// A tradeoff error as a strategy error: a strategy's own, or the objective's.
+fn into_strategy_error(error: ParetoError) -> StrategyError {
+    match error {
+        ParetoError::Strategy(e) => e,
+        other => StrategyError::Objective(other.to_string()),
+    }
+}
