@@ -24,15 +24,51 @@
 //!
 //! * [`TflmBuild::MCU_32`]: a 32-bit microcontroller (4-byte pointers) running TFLM's reference kernels through
 //!   `MicroInterpreter(model, resolver, tensor_arena, size)`: a plain `MicroAllocator` with the greedy planner,
-//!   TFLM built without tensor compression. The arena is assumed 16-byte aligned (`alignas(16)`); TFLM skips
+//!   TFLM built without tensor compression by `arm-none-eabi-gcc` (one-byte enums). The arena is assumed 16-byte aligned (`alignas(16)`); TFLM skips
 //!   the bytes before the first 16-byte boundary otherwise. CMSIS-NN kernels keep other `OpData` and request
 //!   other scratch buffers, so this figure is for the reference kernels.
 //! * [`TflmBuild::HOST_PYTHON_64`]: TFLM's Python interpreter (`tflite_micro.runtime.Interpreter`, 8-byte
 //!   pointers): a `RecordingMicroAllocator` (larger: it keeps seven or eight counters of three words) and the
 //!   wheel's tensor-compression support (one more pointer per subgraph, two more ints in some `OpData`).
 //!
+//! How exact: the 64-bit figure equals the smallest arena TFLM's Python interpreter accepts (bisected) on all 53
+//! zoo models, with arenaplan's offline plans and with TFLM's own plan (`tests/tflm_arena_size.rs` checks the
+//! networks and six single-op models on every run). The 32-bit figure was checked once against TFLM (sources of
+//! August 2026) built with `arm-none-eabi-gcc` 12 for a Cortex-M4 and run under QEMU (`mps2-an386`), bisecting
+//! the arena the same way: equal on the 52 zoo models that build ran (it faulted on `op_fully_connected` at
+//! every arena size). That check needs TFLM's sources, so it is not part of the tests.
+//!
 //! The model covers single-subgraph int8 models of the operators arenaplan reads; it refuses other models
 //! rather than guess.
+//!
+//! # Using the figure
+//!
+//! `arenaplan export MODEL -s best --format tflm -o model.tflite` prints the size for both builds; on the
+//! microcontroller, with the `.tflite` turned into a C array (e.g. `xxd -i model.tflite > model_data.h`):
+//!
+//! ```cpp
+//! #include "tensorflow/lite/micro/micro_interpreter.h"
+//! #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
+//! #include "model_data.h"  // unsigned char model_tflite[]: the exported model, with its offline plan
+//!
+//! constexpr size_t kTensorArenaSize = 82276;  // "TFLM tensor_arena: 82276 B on a 32-bit MCU"
+//! alignas(16) static uint8_t tensor_arena[kTensorArenaSize];
+//!
+//! void setup_model() {
+//!   static tflite::MicroMutableOpResolver<5> resolver;  // the model's operators
+//!   resolver.AddConv2D();
+//!   resolver.AddDepthwiseConv2D();
+//!   resolver.AddMean();
+//!   resolver.AddReshape();
+//!   resolver.AddSoftmax();
+//!   static tflite::MicroInterpreter interpreter(tflite::GetModel(model_tflite), resolver, tensor_arena,
+//!                                               kTensorArenaSize);
+//!   if (interpreter.AllocateTensors() != kTfLiteOk) { /* the arena is too small */ }
+//! }
+//! ```
+//!
+//! TFLM honours the offline plan by itself (no flag); `interpreter.arena_used_bytes()` after `AllocateTensors`
+//! reports what it used.
 
 use crate::graph::Graph;
 use crate::plan::{arena_bytes_of, Plan};
@@ -63,8 +99,12 @@ pub struct TflmBuild {
     pub recording_allocator: bool,
     /// Whether TFLM is built with `USE_TFLM_COMPRESSION` (the Python wheel is).
     pub compression: bool,
+    /// Whether enums take the fewest bytes that hold them (`-fshort-enums`, the default of `arm-none-eabi-gcc`):
+    /// `TfLiteTensor` and the options structs of ADD, SUB, MUL, FULLY_CONNECTED and TRANSPOSE_CONV shrink.
+    pub short_enums: bool,
     /// Size and alignment of the options TFLM keeps per FULLY_CONNECTED: 16 B, 4-aligned, in the sources read
-    /// (August 2026); 32 B, 8-aligned, measured in the Python wheel of October 2026.
+    /// (August 2026; 5 B, 1-aligned, with short enums); 32 B, 8-aligned, measured in the Python wheel of
+    /// October 2026.
     pub fully_connected_options: (u64, u64),
 }
 
@@ -76,7 +116,8 @@ impl TflmBuild {
         pointer_bytes: 4,
         recording_allocator: false,
         compression: false,
-        fully_connected_options: (16, 4),
+        short_enums: true,
+        fully_connected_options: (5, 1),
     };
     /// TFLM's Python interpreter on a 64-bit host (recording allocator, compression compiled in).
     pub const HOST_PYTHON_64: TflmBuild = TflmBuild {
@@ -84,6 +125,7 @@ impl TflmBuild {
         pointer_bytes: 8,
         recording_allocator: true,
         compression: true,
+        short_enums: false,
         fully_connected_options: (32, 8),
     };
 
@@ -137,12 +179,13 @@ impl TflmBuild {
         round_up(6 * self.pointer_bytes + 4, self.pointer_bytes) + self.pointer_bytes
     }
 
-    /// `sizeof(TfLiteTensor)` with `TF_LITE_STATIC_MEMORY`: 64 B on 64-bit, 40 B on 32-bit.
+    /// `sizeof(TfLiteTensor)` with `TF_LITE_STATIC_MEMORY`: 64 B on 64-bit; on 32-bit 40 B, or 32 B with short
+    /// enums (its type, allocation type and quantisation type fields shrink to a byte each).
     fn tensor_bytes(&self) -> u64 {
-        if self.pointer_bytes == 8 {
-            64
-        } else {
-            40
+        match (self.pointer_bytes, self.short_enums) {
+            (8, _) => 64,
+            (_, false) => 40,
+            (_, true) => 32,
         }
     }
 
@@ -219,6 +262,8 @@ fn op_allocations(graph: &Graph<'_>, op_index: usize, build: &TflmBuild) -> Resu
         steps.extend(op.outputs.iter().map(|&t| PrepareStep::Temp(t)));
         steps
     };
+    // Size and alignment of a builtin-options struct with int-sized enums, and with one-byte enums.
+    let enums = |int_enums: (u64, u64), short: (u64, u64)| if build.short_enums { short } else { int_enums };
     let simple = |builtin: Option<(u64, u64)>, op_data: Option<u64>| OpAllocations {
         builtin,
         op_data_bytes: op_data,
@@ -259,11 +304,11 @@ fn op_allocations(graph: &Graph<'_>, op_index: usize, build: &TflmBuild) -> Resu
             OpAllocations { builtin: Some(build.fully_connected_options), op_data_bytes: Some(op_data), prepare }
         }
         // TfLiteAddParams (2 words); OpDataAdd: a bool, 12 ints, 2 floats.
-        OpKind::Add { .. } => simple(Some((8, 4)), Some(60)),
+        OpKind::Add { .. } => simple(Some(enums((8, 4), (2, 1))), Some(60)),
         // TfLiteSubParams (2 words); OpDataSub: a bool and 12 ints.
-        OpKind::Sub { .. } => simple(Some((8, 4)), Some(52)),
+        OpKind::Sub { .. } => simple(Some(enums((8, 4), (2, 1))), Some(52)),
         // TfLiteMulParams (1 word); OpDataMul: 7 ints, 2 floats.
-        OpKind::Mul { .. } => simple(Some((4, 4)), Some(36)),
+        OpKind::Mul { .. } => simple(Some(enums((4, 4), (1, 1))), Some(36)),
         // TfLitePoolParams (10 words); OpDataPooling: padding (4 ints), 2 ints, 2 floats.
         OpKind::AveragePool2d(_) | OpKind::MaxPool2d(_) => simple(Some((40, 4)), Some(32)),
         // TfLiteReducerParams (a bool); OpDataReduce: 11 words. Prepare: input, output, axis views, then
@@ -334,7 +379,7 @@ fn op_allocations(graph: &Graph<'_>, op_index: usize, build: &TflmBuild) -> Resu
             prepare.push(PrepareStep::Persistent(4 * c));
             prepare.extend(temps_in(&[2, 1, 3]));
             prepare.extend(out(0));
-            OpAllocations { builtin: Some((20, 4)), op_data_bytes: Some(op_data), prepare }
+            OpAllocations { builtin: Some(enums((20, 4), (16, 4))), op_data_bytes: Some(op_data), prepare }
         }
     })
 }
