@@ -240,18 +240,20 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
                 plan.arena_bytes
             );
         }
-        let mcu = tflm_arena::tflm_tensor_arena(&graph, &plan.problem, head, tflm_arena::TflmBuild::MCU_32)?;
-        let host = tflm_arena::tflm_tensor_arena(&graph, &plan.problem, head, tflm_arena::TflmBuild::HOST_PYTHON_64)?;
-        errln!(
-            "TFLM tensor_arena: {} B on a 32-bit MCU (head {} B, tail {} B), {} B on a 64-bit host (TFLM's Python \
-             interpreter: head {} B, tail {} B)",
-            mcu.arena_bytes,
-            mcu.head_bytes,
-            mcu.tail_bytes,
-            host.arena_bytes,
-            host.head_bytes,
-            host.tail_bytes
-        );
+        let arena = |build| tflm_arena::tflm_tensor_arena(&graph, &plan.problem, head, build);
+        match (arena(tflm_arena::TflmBuild::MCU_32), arena(tflm_arena::TflmBuild::HOST_PYTHON_64)) {
+            (Ok(mcu), Ok(host)) => errln!(
+                "TFLM tensor_arena: {} B on a 32-bit MCU (head {} B, tail {} B), {} B on a 64-bit host (TFLM's \
+                 Python interpreter: head {} B, tail {} B)",
+                mcu.arena_bytes,
+                mcu.head_bytes,
+                mcu.tail_bytes,
+                host.arena_bytes,
+                host.head_bytes,
+                host.tail_bytes
+            ),
+            (Err(e), _) | (_, Err(e)) => errln!("note: TFLM's tensor_arena size is not known for this model: {e}"),
+        }
     }
     Ok(())
 }
