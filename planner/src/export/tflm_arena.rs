@@ -24,8 +24,8 @@
 //!
 //! * [`TflmBuild::MCU_32`]: a 32-bit microcontroller (4-byte pointers) running TFLM's reference kernels through
 //!   `MicroInterpreter(model, resolver, tensor_arena, size)`: a plain `MicroAllocator` with the greedy planner,
-//!   TFLM built without tensor compression by `arm-none-eabi-gcc` (one-byte enums). The arena is assumed 16-byte aligned (`alignas(16)`); TFLM skips
-//!   the bytes before the first 16-byte boundary otherwise. CMSIS-NN kernels keep other `OpData` and request
+//!   TFLM built without tensor compression by `arm-none-eabi-gcc` (one-byte enums). The arena is assumed 16-byte
+//!   aligned (`alignas(16)`); TFLM skips the bytes before the first 16-byte boundary otherwise. CMSIS-NN kernels keep other `OpData` and request
 //!   other scratch buffers, so this figure is for the reference kernels.
 //! * [`TflmBuild::HOST_PYTHON_64`]: TFLM's Python interpreter (`tflite_micro.runtime.Interpreter`, 8-byte
 //!   pointers): a `RecordingMicroAllocator` (larger: it keeps seven or eight counters of three words) and the
@@ -44,7 +44,8 @@
 //! # Using the figure
 //!
 //! `arenaplan export MODEL -s best --format tflm -o model.tflite` prints the size for both builds; on the
-//! microcontroller, with the `.tflite` turned into a C array (e.g. `xxd -i model.tflite > model_data.h`):
+//! microcontroller, with the `.tflite` turned into a C array (e.g. `xxd -i model.tflite > model_data.h`), for
+//! the zoo's `mobilenet_v1_025_96`:
 //!
 //! ```cpp
 //! #include "tensorflow/lite/micro/micro_interpreter.h"
