@@ -25,8 +25,8 @@
 //! * [`TflmBuild::MCU_32`]: a 32-bit microcontroller (4-byte pointers) running TFLM's reference kernels through
 //!   `MicroInterpreter(model, resolver, tensor_arena, size)`: a plain `MicroAllocator` with the greedy planner,
 //!   TFLM built without tensor compression by `arm-none-eabi-gcc` (one-byte enums). The arena is assumed 16-byte
-//!   aligned (`alignas(16)`); TFLM skips the bytes before the first 16-byte boundary otherwise. CMSIS-NN kernels keep other `OpData` and request
-//!   other scratch buffers, so this figure is for the reference kernels.
+//!   aligned (`alignas(16)`); TFLM skips the bytes before the first 16-byte boundary otherwise. CMSIS-NN kernels
+//!   keep other `OpData` and request other scratch buffers, so this figure is for the reference kernels.
 //! * [`TflmBuild::HOST_PYTHON_64`]: TFLM's Python interpreter (`tflite_micro.runtime.Interpreter`, 8-byte
 //!   pointers): a `RecordingMicroAllocator` (larger: it keeps seven or eight counters of three words) and the
 //!   wheel's tensor-compression support (one more pointer per subgraph, two more ints in some `OpData`).
