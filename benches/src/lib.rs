@@ -5,5 +5,6 @@ pub mod cortex_m;
 pub mod execution;
 pub mod host;
 pub mod models;
+pub mod pareto;
 pub mod readme;
 pub mod strategies;

@@ -9,10 +9,11 @@
 //!   registered, `overlap` (outputs written over inputs read for the last time, where the kernels allow it).
 //!
 //! For each placement the search walks from all-optimized to all-reference: at each stage it switches to the
-//! reference kernel the optimized operator whose step holds the most live bytes (the peak; switching an
-//! operator away from the peak cannot lower it) and plans again, and stops when the peak no longer sits at an
-//! optimized operator; the all-reference plan is always added. Every stage is a real plan, checked and
-//! estimated by the [`CostModel`]; the front keeps the points no other point beats on both RAM and cycles.
+//! reference kernel an optimized operator at a step where the placed buffers reach the top of the arena (an
+//! operator elsewhere cannot lower it), the one with the most live bytes there, and plans again. It stops when
+//! no optimized operator is left at such a step, or after [`Pareto::patience`] stages without a smaller
+//! arena; the all-reference plan is always added. Every stage is a real plan, checked and estimated by the
+//! [`CostModel`]; the front keeps the points no other point beats on both RAM and cycles.
 //! Cycles are estimates from the cost table (see [`arenaplan_planner::cost`]); RAM is the arena.
 
 use std::collections::BTreeMap;
@@ -70,6 +71,9 @@ pub struct Pareto {
     pub cost: CostModel,
     /// The placement strategies combined with the kernel choices.
     pub placements: Vec<Box<dyn Strategy>>,
+    /// Stages of the walk without a smaller arena after which it stops (several operators may share the
+    /// arena's top, so one switch alone need not lower it).
+    pub patience: usize,
 }
 
 impl Pareto {
@@ -78,7 +82,7 @@ impl Pareto {
         let mut placements: Vec<Box<dyn Strategy>> =
             vec![Box::new(arenaplan_planner::PackerStrategy { packer: ExactPacker::default() })];
         placements.extend(strategy_by_name("overlap"));
-        Pareto { cost, placements }
+        Pareto { cost, placements, patience: 4 }
     }
 
     /// Every point the search visits, then the front: non-dominated points by increasing arena.
@@ -90,15 +94,21 @@ impl Pareto {
         let mut points = Vec::new();
         for placement in &self.placements {
             let mut reference: BTreeMap<u32, KernelVariant> = BTreeMap::new();
+            let (mut best_arena, mut stale) = (u64::MAX, 0);
             loop {
                 let point = self.point(graph, request, placement.as_ref(), &reference, optimizable.len())?;
                 let next = peak_operator(graph, &point.plan, &optimizable, &reference);
+                if point.arena_bytes < best_arena {
+                    (best_arena, stale) = (point.arena_bytes, 0);
+                } else {
+                    stale += 1;
+                }
                 points.push(point);
                 match next {
-                    Some(op) => {
+                    Some(op) if stale < self.patience => {
                         reference.insert(op.0, KernelVariant::Reference);
                     }
-                    None => break,
+                    _ => break,
                 }
             }
             if reference.len() < optimizable.len() {
@@ -165,19 +175,28 @@ impl Pareto {
     }
 }
 
-/// The optimized operator (not yet in `reference`) whose step holds the most live bytes, if that step is the
-/// plan's peak; `None` when the peak sits at no such operator.
+/// The optimized operator (not yet in `reference`) at a step where the placed buffers reach the top of the
+/// arena (the steps that set the arena, whatever the placement), holding the most live bytes there; `None`
+/// when no such operator is left.
 fn peak_operator(
     graph: &Graph<'_>,
     plan: &Plan,
     optimizable: &[OpId],
     reference: &BTreeMap<u32, KernelVariant>,
 ) -> Option<OpId> {
-    let profile = plan.problem.live_profile();
-    let peak = profile.iter().copied().max()?;
+    let problem = &plan.problem;
+    let steps = problem.step_count() as usize;
+    let profile = problem.live_profile();
+    let mut top = vec![0u64; steps];
+    for (buffer, &offset) in problem.buffers.iter().zip(&plan.offsets) {
+        let end = (buffer.live.end as usize).min(steps);
+        for t in top.iter_mut().take(end).skip(buffer.live.start as usize) {
+            *t = (*t).max(offset + buffer.size_bytes);
+        }
+    }
     // The step of an operator: where its outputs (or scratch buffers) begin.
     let mut step_of: BTreeMap<u32, u32> = BTreeMap::new();
-    for buffer in &plan.problem.buffers {
+    for buffer in &problem.buffers {
         let op = match buffer.origin {
             BufferOrigin::Tensor(t) => graph.producer(TensorId(t)).map(|op| op.0),
             BufferOrigin::Scratch(op) => Some(op),
@@ -191,9 +210,9 @@ fn peak_operator(
     optimizable
         .iter()
         .filter(|op| !reference.contains_key(&op.0))
-        .filter_map(|&op| step_of.get(&op.0).map(|&step| (op, profile.get(step as usize).copied().unwrap_or(0))))
-        .filter(|&(_, live)| live == peak)
-        .max_by_key(|&(op, live)| (live, std::cmp::Reverse(op.0)))
+        .filter_map(|&op| step_of.get(&op.0).map(|&step| (op, step as usize)))
+        .filter(|&(_, step)| top.get(step).copied() == Some(plan.arena_bytes))
+        .max_by_key(|&(op, step)| (profile.get(step).copied().unwrap_or(0), std::cmp::Reverse(op.0)))
         .map(|(op, _)| op)
 }
 

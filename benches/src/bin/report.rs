@@ -2,7 +2,7 @@
 //! README's generated sections from them. Run it with `cargo run --release -p arenaplan-benches --bin report`.
 //!
 //! `REPORT_SECTIONS` (comma-separated among `models`, `execution`, `cortex-m`, `strategies`,
-//! `hard-instances`, `cost-table` (fitted again from the last Cortex-M counts); default all) picks
+//! `hard-instances`, `cost-table` (fitted again from the last Cortex-M counts), `pareto`; default all) picks
 //! the sections to measure again; each section rewrites its README tables as soon as it is done.
 //! `REPORT_MACHINES` (comma-separated, default all three emulated boards; empty to skip) picks the emulated
 //! machines of the Cortex-M section, which builds one firmware per network, board and kernel set.
@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use arenaplan_benches::{cortex_m, execution, host, models, readme, strategies};
+use arenaplan_benches::{cortex_m, execution, host, models, pareto, readme, strategies};
 use arenaplan_planner::{KernelVariant, PackLimits};
 
 fn repo_root() -> PathBuf {
@@ -139,6 +139,13 @@ fn main() -> anyhow::Result<()> {
         let hard = strategies::run_hard_suite(&limits, std::time::Duration::from_secs(2));
         write_json(&results.join("hard_instances.json"), &hard)?;
         update_readme(&readme_path, "hard-instances", &strategies::render_hard_suite_markdown(&hard))?;
+    }
+
+    if wanted("pareto") {
+        eprintln!("report: the latency-RAM front of every zoo network ...");
+        let fronts = pareto::network_fronts(&results.join("pareto"))?;
+        write_json(&results.join("pareto.json"), &fronts)?;
+        update_readme(&readme_path, "pareto", &pareto::render_markdown(&fronts))?;
     }
 
     eprintln!("report: wrote results/ and README.md");
