@@ -1,6 +1,6 @@
 //! int8 kernels and the compiled-program interpreter of arenaplan.
 //!
-//! `#![no_std]` and allocation-free: this is the crate firmware links. The [`reference`] kernels reproduce
+//! `#![no_std]` and allocation-free: this is the crate firmware links. The [`reference`](mod@reference) kernels reproduce
 //! TFLM's reference kernels bit for bit; a [`Program`] lists the steps of a whole model with every parameter
 //! precomputed, and [`run`] executes it in one caller-provided arena.
 #![no_std]
