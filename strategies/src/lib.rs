@@ -40,6 +40,7 @@ pub mod ilp;
 pub mod instances;
 pub mod memory_order;
 pub mod pareto;
+pub mod overlap;
 mod registry;
 pub mod rng;
 
@@ -50,8 +51,10 @@ pub use greedy::{GreedyPacker, Order, Placement};
 pub use hill_climb::HillClimb;
 pub use memory_order::MemoryOrder;
 pub use pareto::{Pareto, ParetoPoint};
+pub use overlap::Overlap;
 #[cfg(any(feature = "microlp", feature = "highs", feature = "coin_cbc"))]
 pub use ilp::{IlpPacker, IlpRun, IlpSolver};
 pub use registry::{packer_by_name, packer_names, packers, registry, strategy_by_name};
+pub use registry::beyond_tflm;
 
 pub use arenaplan_planner::{Packer, Strategy};

@@ -4,7 +4,7 @@
 use arenaplan_planner::{Packer, PackerStrategy, Strategy};
 
 use crate::greedy::{GreedyPacker, Order, Placement};
-use crate::{BestOf, Canonical, ExactPacker, HillClimb, MemoryOrder};
+use crate::{BestOf, Canonical, ExactPacker, HillClimb, MemoryOrder, Overlap};
 
 /// Every packer, with default settings, in a stable order (the TFLM baseline first): `greedy-by-size`,
 /// `greedy-by-size-best-fit`, `greedy-by-breadth`, `greedy-by-start`, `greedy-by-conflicts`, `best-of`,
@@ -48,7 +48,14 @@ pub fn registry() -> Vec<Box<dyn Strategy>> {
     list
 }
 
-/// The strategy registered under `name`.
+/// Strategies whose plans only arenaplan's interpreter runs, kept out of [`registry()`] (so `all` and `best`
+/// stay TFLM-expressible) but found by [`strategy_by_name`]: [`Overlap`] (`overlap`: outputs written over
+/// inputs where the kernels allow it).
+pub fn beyond_tflm() -> Vec<Box<dyn Strategy>> {
+    vec![Box::new(Overlap::default())]
+}
+
+/// The strategy registered under `name` ([`registry()`], then [`beyond_tflm()`]).
 pub fn strategy_by_name(name: &str) -> Option<Box<dyn Strategy>> {
-    registry().into_iter().find(|s| s.name() == name)
+    registry().into_iter().chain(beyond_tflm()).find(|s| s.name() == name)
 }
