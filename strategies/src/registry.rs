@@ -39,20 +39,18 @@ pub fn packer_by_name(name: &str) -> Option<Box<dyn Packer>> {
     packers().into_iter().find(|p| p.name() == name)
 }
 
-/// Every strategy, with default settings: each packer on the graph's own operator order, then the strategies
-/// that choose the order themselves ([`MemoryOrder`]: the order of lowest peak, packed by `exact`).
+/// Every strategy, with default settings: each packer on the graph's own operator order. Every plan it makes
+/// keeps the file's order and TFLM's kernels' memory behaviour, so TFLM can follow it (the `tflm` export).
 pub fn registry() -> Vec<Box<dyn Strategy>> {
-    let mut list: Vec<Box<dyn Strategy>> =
-        packers().into_iter().map(|packer| Box::new(PackerStrategy { packer }) as Box<dyn Strategy>).collect();
-    list.push(Box::new(MemoryOrder::default()));
-    list
+    packers().into_iter().map(|packer| Box::new(PackerStrategy { packer }) as Box<dyn Strategy>).collect()
 }
 
 /// Strategies whose plans only arenaplan's interpreter runs, kept out of [`registry()`] (so `all` and `best`
 /// stay TFLM-expressible) but found by [`strategy_by_name`]: [`Overlap`] (`overlap`: outputs written over
-/// inputs where the kernels allow it).
+/// inputs where the kernels allow it) and [`MemoryOrder`] (`memory-order+exact`: the operator order of lowest
+/// peak, which TFLM, running operators in file order, cannot follow).
 pub fn beyond_tflm() -> Vec<Box<dyn Strategy>> {
-    vec![Box::new(Overlap::default())]
+    vec![Box::new(Overlap::default()), Box::new(MemoryOrder::default())]
 }
 
 /// The strategy registered under `name` ([`registry()`], then [`beyond_tflm()`]).
