@@ -46,7 +46,8 @@ pub fn selected_strategies(names: &[String]) -> anyhow::Result<Vec<Box<dyn Strat
                 return Ok(Box::new(strategies::pareto::Pareto::new(cost)) as Box<dyn Strategy>);
             }
             strategies::strategy_by_name(name).with_context(|| {
-                let known: Vec<String> = strategies::registry().iter().map(|s| s.name()).collect();
+                let known: Vec<String> =
+                    strategies::registry().iter().chain(&strategies::beyond_tflm()).map(|s| s.name()).collect();
                 format!("unknown strategy `{name}` (known: {}, `pareto`, or `all`)", known.join(", "))
             })
         })
