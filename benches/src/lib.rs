@@ -4,6 +4,7 @@
 pub mod cortex_m;
 pub mod execution;
 pub mod host;
+pub mod memory_behaviours;
 pub mod models;
 pub mod pareto;
 pub mod readme;

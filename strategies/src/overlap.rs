@@ -12,7 +12,8 @@
 //! Besides the ties, an allowance-aware first fit places the buffers one by one (by start, by size, by end;
 //! each at the lowest or at the highest free offset), where a placed buffer forbids only the offsets its
 //! allowance does not permit; chains of outputs written just below their inputs come out of the top-down
-//! runs. The smallest valid placement of all wins (the `method` parameter of the plan names it).
+//! runs. A seeded local search then swaps buffers in the best first-fit order (kept unless the arena grows).
+//! The smallest valid placement of all wins (the `method` parameter of the plan names it).
 //!
 //! Which ties to make is chosen greedily: the allowances are tried one at a time, largest possible sharing
 //! first; a tie is kept only when the packed arena gets smaller and the expanded offsets pass the independent
@@ -30,6 +31,7 @@ use arenaplan_planner::{
     Status, Strategy, StrategyError,
 };
 
+use crate::rng::SplitMix64;
 use crate::{BestOf, Canonical};
 
 /// The strategy: greedy choice of ties, each candidate packed by `packer`.
@@ -38,11 +40,13 @@ pub struct Overlap {
     pub packer: Box<dyn Packer>,
     /// Passes over the allowances (a tie that did not pay off is tried again on the next pass).
     pub passes: usize,
+    /// Swaps tried by the local search over the best first-fit order (within 500 ms and the request's limit).
+    pub swaps: usize,
 }
 
 impl Default for Overlap {
     fn default() -> Self {
-        Overlap { packer: Box::new(Canonical(BestOf::default())), passes: 2 }
+        Overlap { packer: Box::new(Canonical(BestOf::default())), passes: 2, swaps: 2000 }
     }
 }
 
@@ -274,12 +278,38 @@ impl Strategy for Overlap {
         let allowances = &lowering.overlap_allowances;
         let (mut offsets, mut arena, kept) = self.search(problem, allowances, request)?;
         let mut method = "ties".to_owned();
+        let mut fit_best: Option<(Vec<usize>, Direction, u64)> = None;
         for (k, order) in orders(problem).iter().enumerate() {
             for direction in [Direction::Up, Direction::Down] {
                 let (o, a) = first_fit_allowing(problem, allowances, order, direction);
+                if fit_best.as_ref().is_none_or(|b| a < b.2) {
+                    fit_best = Some((order.clone(), direction, a));
+                }
                 if a < arena && validate_offsets_allowing(problem, allowances, &o, a).is_ok() {
                     (offsets, arena) = (o, a);
                     method = format!("first-fit order {k} {direction:?}");
+                }
+            }
+        }
+        // Local search over the best first-fit order: swap two buffers, keep the swap unless the arena grows.
+        if let Some((mut order, direction, mut current)) = fit_best.filter(|b| b.0.len() > 1) {
+            let mut rng = SplitMix64::new(request.seed);
+            let deadline = Instant::now() + request.time_limit().min(std::time::Duration::from_millis(500));
+            for _ in 0..self.swaps {
+                if Instant::now() > deadline {
+                    break;
+                }
+                let (x, y) = (rng.below(order.len() as u64) as usize, rng.below(order.len() as u64) as usize);
+                order.swap(x, y);
+                let (o, a) = first_fit_allowing(problem, allowances, &order, direction);
+                if a <= current {
+                    current = a;
+                    if a < arena && validate_offsets_allowing(problem, allowances, &o, a).is_ok() {
+                        (offsets, arena) = (o, a);
+                        method = format!("first-fit local search {direction:?}");
+                    }
+                } else {
+                    order.swap(x, y);
                 }
             }
         }
@@ -292,6 +322,7 @@ impl Strategy for Overlap {
         let mut params = BTreeMap::new();
         params.insert("packer".to_owned(), self.packer.name());
         params.insert("passes".to_owned(), self.passes.to_string());
+        params.insert("swaps".to_owned(), self.swaps.to_string());
         params.insert("allowances".to_owned(), allowances.len().to_string());
         params.insert("ties".to_owned(), kept.to_string());
         params.insert("method".to_owned(), method);

@@ -2,7 +2,8 @@
 //! README's generated sections from them. Run it with `cargo run --release -p arenaplan-benches --bin report`.
 //!
 //! `REPORT_SECTIONS` (comma-separated among `models`, `execution`, `cortex-m`, `strategies`,
-//! `hard-instances`, `cost-table` (fitted again from the last Cortex-M counts), `pareto`; default all) picks
+//! `hard-instances`, `cost-table` (fitted again from the last Cortex-M counts), `pareto`, `memory-behaviours`;
+//! default all) picks
 //! the sections to measure again; each section rewrites its README tables as soon as it is done.
 //! `REPORT_MACHINES` (comma-separated, default all three emulated boards; empty to skip) picks the emulated
 //! machines of the Cortex-M section, which builds one firmware per network, board and kernel set.
@@ -10,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use arenaplan_benches::{cortex_m, execution, host, models, pareto, readme, strategies};
+use arenaplan_benches::{cortex_m, execution, host, memory_behaviours, models, pareto, readme, strategies};
 use arenaplan_planner::{KernelVariant, PackLimits};
 
 fn repo_root() -> PathBuf {
@@ -121,6 +122,18 @@ fn main() -> anyhow::Result<()> {
         let table = cortex_m::cost_table(&samples);
         write_json(&root.join("datasets").join("cost").join("cortex-m.json"), &table)?;
         update_readme(&readme_path, "cost-table", &cortex_m::render_cost_markdown(&table))?;
+    }
+
+    if wanted("memory-behaviours") {
+        eprintln!("report: every zoo network planned with overlapping outputs, run against the goldens ...");
+        let rows = memory_behaviours::memory_behaviour_rows()?;
+        write_json(&results.join("memory_behaviours.json"), &rows)?;
+        let readme_text = std::fs::read_to_string(&readme_path).context("cannot read README.md")?;
+        if readme_text.contains("<!-- report:memory-behaviours -->") {
+            update_readme(&readme_path, "memory-behaviours", &memory_behaviours::render_markdown(&rows))?;
+        } else {
+            eprintln!("report: README.md has no report:memory-behaviours markers; see results/memory_behaviours.json");
+        }
     }
 
     if wanted("strategies") {
