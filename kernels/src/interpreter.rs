@@ -405,6 +405,20 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_over_its_input_from_below_runs_in_place_as_declared() {
+        // Output 2 bytes below its input (copy declares a lead of 0): a memmove downwards.
+        let steps = [copy_step(Slice { offset: 2, len: 4 }, Slice { offset: 0, len: 4 })];
+        let mut arena = [9, 9, 1, 2, 3, 4];
+        run(&program(&steps, 6), &mut arena).unwrap();
+        assert_eq!(arena[..4], [1, 2, 3, 4]);
+        // A kernel with no declaration over its input is refused.
+        let mut pad = steps[0];
+        pad.kernel = KernelId::PadS8;
+        let mut arena = [9, 9, 1, 2, 3, 4];
+        assert_eq!(run(&program(&[pad], 6), &mut arena), Err(KernelError::Overlap { step: 0 }));
+    }
+
+    #[test]
     fn slices_outside_the_arena_are_refused_before_anything_runs() {
         let steps = [copy_step(Slice { offset: 0, len: 4 }, Slice { offset: 6, len: 4 })];
         let mut arena = [7u8; 16];
