@@ -13,7 +13,8 @@
 //! TFLM runs only when `ARENAPLAN_TFLM_PYTHON` names a Python with the `tflite-micro` package. Without it the
 //! test says loudly that it did not run, and fails when `CI` is set.
 
-use std::io::Write as _;
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -21,34 +22,13 @@ use arenaplan::datasets;
 use arenaplan::planner::export::json::from_json;
 use arenaplan::planner::export::tflm::predicted_tflm_head;
 
-const PYTHON_ENV: &str = "ARENAPLAN_TFLM_PYTHON";
-
 fn arenaplan(args: &[&str]) {
     let out = Command::new(env!("CARGO_BIN_EXE_arenaplan")).args(args).output().expect("the binary runs");
     assert!(out.status.success(), "arenaplan {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// The TFLM Python, or `None` after saying loudly why the check does not run (a failure under CI).
 fn tflm_python() -> Option<String> {
-    match std::env::var(PYTHON_ENV) {
-        Ok(python) if !python.is_empty() => Some(python),
-        _ => {
-            let banner = "!".repeat(100);
-            // Straight to the process's stderr: the test harness captures `eprintln!` of passing tests, and this
-            // must be seen.
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "\n{banner}\n!!! TFLM CHECK DID NOT RUN: {PYTHON_ENV} is not set.\n!!! The exported offline plans \
-                 were NOT run in TFLM. To run it: python3 -m venv /tmp/tflm && /tmp/tflm/bin/pip install -r \
-                 scripts/requirements-tflm.txt\n!!! then {PYTHON_ENV}=/tmp/tflm/bin/python cargo test --test export_tflm\n{banner}\n"
-            );
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but {PYTHON_ENV} is not: the TFLM check must run in CI"
-            );
-            None
-        }
-    }
+    common::tflm_python("TFLM CHECK (the exported offline plans run in TFLM)", "export_tflm")
 }
 
 /// Export `model` with `strategy` as JSON, then the same plan as TFLM; returns (arena, predicted TFLM head).

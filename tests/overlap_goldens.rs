@@ -3,11 +3,12 @@
 //! convolutions get no allowance; the checker refuses an output one byte past its allowance; the TFLM export
 //! refuses a plan that uses an overlap.
 
+mod common;
+use common::check_goldens;
+
 use arenaplan::datasets;
-use arenaplan::kernels;
 use arenaplan::planner::export::{tflm, ExportError};
 use arenaplan::planner::plan::arena_bytes_of;
-use arenaplan::planner::program::compile;
 use arenaplan::planner::tflite::OpKind;
 use arenaplan::planner::{
     check_plan, BufferOrigin, CheckError, Graph, KernelVariant, OpId, Plan, PlanRequest, TensorId,
@@ -17,29 +18,6 @@ use arenaplan::strategies::strategy_by_name;
 
 fn overlap_plan(graph: &Graph<'_>, request: &PlanRequest) -> Plan {
     strategy_by_name("overlap").expect("`overlap` is registered").plan(graph, request).expect("overlap plans")
-}
-
-/// Run every golden sample of `name` in `plan`; `Err` names the first mismatch.
-fn check_goldens(name: &str, bytes: &[u8], graph: &Graph<'_>, plan: &Plan) -> Result<usize, String> {
-    let compiled = compile(graph, plan).map_err(|e| format!("{name}: {e}"))?;
-    let program = compiled.program(bytes);
-    let goldens = datasets::goldens(name).unwrap();
-    assert!(!goldens.is_empty(), "{name} has no golden samples");
-    for g in &goldens {
-        let mut arena = vec![0u8; program.arena_bytes as usize];
-        for (i, input) in g.inputs.iter().enumerate() {
-            let slot = kernels::input_mut(&program, &mut arena, i).expect("input slot");
-            slot.iter_mut().zip(input).for_each(|(s, &v)| *s = v as u8);
-        }
-        kernels::run(&program, &mut arena).map_err(|e| format!("{name}: {e}"))?;
-        for (j, expected) in g.outputs.iter().enumerate() {
-            let got: Vec<i8> = kernels::output(&program, &arena, j).unwrap().iter().map(|&b| b as i8).collect();
-            if got != *expected {
-                return Err(format!("{name} sample {} output {j} differs from TFLM's", g.sample));
-            }
-        }
-    }
-    Ok(goldens.len())
 }
 
 /// The zoo's networks (the `op_*` files are single operators).

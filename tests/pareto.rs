@@ -2,12 +2,12 @@
 //! with TFLM's goldens; the objective picks the point its budget asks for; the CLI prints, draws and refuses
 //! an impossible budget.
 
+mod common;
+
 use std::process::Command;
 
 use arenaplan::datasets;
-use arenaplan::kernels;
 use arenaplan::planner::cost::CostModel;
-use arenaplan::planner::program::compile;
 use arenaplan::planner::{check_plan, Graph, Objective, Plan, PlanRequest};
 use arenaplan::strategies::pareto::{Pareto, ParetoPoint};
 
@@ -18,20 +18,7 @@ fn cost() -> CostModel {
 
 /// Every golden sample of `name` run in `plan`'s program equals TFLM's output.
 fn bit_exact(name: &str, bytes: &[u8], graph: &Graph<'_>, plan: &Plan) {
-    let compiled = compile(graph, plan).unwrap();
-    let program = compiled.program(bytes);
-    for golden in datasets::goldens(name).unwrap() {
-        let mut arena = vec![0u8; program.arena_bytes as usize];
-        for (i, input) in golden.inputs.iter().enumerate() {
-            let slot = kernels::input_mut(&program, &mut arena, i).unwrap();
-            slot.iter_mut().zip(input).for_each(|(s, &v)| *s = v as u8);
-        }
-        kernels::run(&program, &mut arena).unwrap_or_else(|e| panic!("{name} ({}): {e}", plan.meta.strategy));
-        for (j, expected) in golden.outputs.iter().enumerate() {
-            let got: Vec<i8> = kernels::output(&program, &arena, j).unwrap().iter().map(|&b| b as i8).collect();
-            assert_eq!(&got, expected, "{name} sample {} output {j}", golden.sample);
-        }
-    }
+    common::check_goldens(name, bytes, graph, plan).unwrap_or_else(|e| panic!("{} plan: {e}", plan.meta.strategy));
 }
 
 fn front(name: &str) -> (Vec<u8>, Vec<ParetoPoint>) {

@@ -1,6 +1,9 @@
 //! Whole models run in one arena from a plan, compared bit for bit with TFLM's outputs (the goldens in
 //! `datasets/golden/`, produced by TFLM's Python interpreter).
 
+mod common;
+use common::check_goldens;
+
 use arenaplan::datasets;
 use arenaplan::kernels::{self, KernelError};
 use arenaplan::planner::program::{compile, CompileError};
@@ -14,34 +17,6 @@ fn greedy_plan(graph: &Graph<'_>) -> Plan {
 
 fn greedy_plan_with(graph: &Graph<'_>, kernels: KernelVariant) -> Plan {
     strategy_by_name("greedy-by-size").unwrap().plan(graph, &PlanRequest::default().with_kernels(kernels)).unwrap()
-}
-
-/// Run every golden sample of `name` with `plan`; `Err` names the first mismatch.
-fn check_goldens(name: &str, bytes: &[u8], graph: &Graph<'_>, plan: &Plan) -> Result<usize, String> {
-    let compiled = compile(graph, plan).map_err(|e| format!("{name}: {e}"))?;
-    let program = compiled.program(bytes);
-    let goldens = datasets::goldens(name).unwrap();
-    assert!(!goldens.is_empty(), "{name} has no golden samples");
-    for g in &goldens {
-        let mut arena = vec![0u8; program.arena_bytes as usize];
-        for (i, input) in g.inputs.iter().enumerate() {
-            let slot = kernels::input_mut(&program, &mut arena, i).expect("input slot");
-            assert_eq!(slot.len(), input.len(), "{name}: input {i} size");
-            slot.iter_mut().zip(input).for_each(|(s, &v)| *s = v as u8);
-        }
-        kernels::run(&program, &mut arena).map_err(|e| format!("{name}: {e}"))?;
-        for (j, expected) in g.outputs.iter().enumerate() {
-            let got: Vec<i8> = kernels::output(&program, &arena, j).unwrap().iter().map(|&b| b as i8).collect();
-            if let Some(k) = got.iter().zip(expected).position(|(a, b)| a != b) {
-                return Err(format!(
-                    "{name} sample {} output {j}: first difference at {k}: ours {} TFLM {}",
-                    g.sample, got[k], expected[k]
-                ));
-            }
-            assert_eq!(got.len(), expected.len(), "{name}: output {j} length");
-        }
-    }
-    Ok(goldens.len())
 }
 
 /// Single-op models whose every operator the reference set implements: each must compile and match TFLM.

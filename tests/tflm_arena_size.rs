@@ -12,6 +12,8 @@
 //! `target/ci-venv-tflm/bin/python`). Without it the test says loudly that it did not run, and fails when `CI`
 //! is set.
 
+mod common;
+
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -20,23 +22,10 @@ use arenaplan::datasets;
 use arenaplan::planner::export::tflm_arena::{tflm_arena_for_model, TflmBuild};
 use arenaplan::planner::Graph;
 
-const PYTHON_ENV: &str = "ARENAPLAN_TFLM_PYTHON";
 const SINGLE_OPS: &[&str] = &["op_conv_relu", "op_dwconv_3x3", "op_add_relu", "op_softmax", "op_maxpool", "op_mean_hw"];
 
 fn tflm_python() -> Option<String> {
-    match std::env::var(PYTHON_ENV) {
-        Ok(python) if !python.is_empty() => Some(python),
-        _ => {
-            let banner = "!".repeat(100);
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "\n{banner}\n!!! TFLM ARENA SIZE CHECK DID NOT RUN: {PYTHON_ENV} is not set.\n!!! To run it: \
-                 {PYTHON_ENV}=target/ci-venv-tflm/bin/python cargo test --test tflm_arena_size\n{banner}\n"
-            );
-            assert!(std::env::var_os("CI").is_none(), "CI is set but {PYTHON_ENV} is not: the check must run in CI");
-            None
-        }
-    }
+    common::tflm_python("TFLM ARENA SIZE CHECK", "tflm_arena_size")
 }
 
 /// Run the binary; its stderr.

@@ -18,6 +18,8 @@
 //! TFLM comparisons say loudly that they did not run, and fail when `CI` is set. The parts that need no TFLM
 //! (the cut files load, the unused tensors are planned) always run.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -29,26 +31,11 @@ use arenaplan::planner::export::tflm::{
 };
 use arenaplan::planner::{lower, BufferOrigin, Graph, PlanRequest};
 
-const PYTHON_ENV: &str = "ARENAPLAN_TFLM_PYTHON";
-
 /// Most cut points per network.
 const MAX_CUTS: usize = 24;
 
 fn tflm_python() -> Option<String> {
-    match std::env::var(PYTHON_ENV) {
-        Ok(python) if !python.is_empty() => Some(python),
-        _ => {
-            let banner = "!".repeat(100);
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "\n{banner}\n!!! TFLM CHECK DID NOT RUN: {PYTHON_ENV} is not set; the cut models were NOT compared \
-                 with TFLM.\n!!! See scripts/requirements-tflm.txt, then {PYTHON_ENV}=/path/to/python cargo test \
-                 --test tflm_cuts\n{banner}\n"
-            );
-            assert!(std::env::var_os("CI").is_none(), "CI is set but {PYTHON_ENV} is not: the TFLM check must run");
-            None
-        }
-    }
+    common::tflm_python("TFLM CHECK (the cut models against TFLM's head)", "tflm_cuts")
 }
 
 /// TFLM's head for each model file (`scripts/tflm_heads.py`).

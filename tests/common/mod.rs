@@ -1,0 +1,67 @@
+//! Helpers shared by the integration tests (each test file that uses them declares `mod common;`).
+#![allow(dead_code)]
+
+use std::io::Write as _;
+
+use arenaplan::datasets;
+use arenaplan::kernels;
+use arenaplan::planner::program::compile;
+use arenaplan::planner::{Graph, Plan};
+
+/// The environment variable naming a Python with the `tflite-micro` package.
+pub const TFLM_PYTHON_ENV: &str = "ARENAPLAN_TFLM_PYTHON";
+
+/// Say loudly, on the process's own stderr (the harness captures `eprintln!` of passing tests), that the check
+/// `what` did not run because `missing`, and how to run it; under CI (`CI` set) that is a failure.
+pub fn tool_missing(what: &str, missing: &str, how: &str) {
+    let banner = "!".repeat(100);
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "\n{banner}\n!!! {what} DID NOT RUN: {missing}.\n!!! To run it: {how}\n{banner}\n"
+    );
+    assert!(std::env::var_os("CI").is_none(), "CI is set but {missing}: {what} must run in CI");
+}
+
+/// The TFLM Python, or `None` after [`tool_missing`] said why the check `what` (of test `test`) does not run.
+pub fn tflm_python(what: &str, test: &str) -> Option<String> {
+    match std::env::var(TFLM_PYTHON_ENV) {
+        Ok(python) if !python.is_empty() => Some(python),
+        _ => {
+            let how = format!(
+                "python3 -m venv /tmp/tflm && /tmp/tflm/bin/pip install -r scripts/requirements-tflm.txt, then \
+                 {TFLM_PYTHON_ENV}=/tmp/tflm/bin/python cargo test --test {test}"
+            );
+            tool_missing(what, &format!("{TFLM_PYTHON_ENV} is not set"), &how);
+            None
+        }
+    }
+}
+
+/// Run every golden sample of zoo model `name` (TFLM's outputs) in `plan`'s program; the number of samples, or
+/// an error naming the first mismatch.
+pub fn check_goldens(name: &str, bytes: &[u8], graph: &Graph<'_>, plan: &Plan) -> Result<usize, String> {
+    let compiled = compile(graph, plan).map_err(|e| format!("{name}: {e}"))?;
+    let program = compiled.program(bytes);
+    let goldens = datasets::goldens(name).unwrap();
+    assert!(!goldens.is_empty(), "{name} has no golden samples");
+    for g in &goldens {
+        let mut arena = vec![0u8; program.arena_bytes as usize];
+        for (i, input) in g.inputs.iter().enumerate() {
+            let slot = kernels::input_mut(&program, &mut arena, i).expect("input slot");
+            assert_eq!(slot.len(), input.len(), "{name}: input {i} size");
+            slot.iter_mut().zip(input).for_each(|(s, &v)| *s = v as u8);
+        }
+        kernels::run(&program, &mut arena).map_err(|e| format!("{name}: {e}"))?;
+        for (j, expected) in g.outputs.iter().enumerate() {
+            let got: Vec<i8> = kernels::output(&program, &arena, j).unwrap().iter().map(|&b| b as i8).collect();
+            assert_eq!(got.len(), expected.len(), "{name}: output {j} length");
+            if let Some(k) = got.iter().zip(expected).position(|(a, b)| a != b) {
+                return Err(format!(
+                    "{name} sample {} output {j}: first difference at {k}: ours {} TFLM {}",
+                    g.sample, got[k], expected[k]
+                ));
+            }
+        }
+    }
+    Ok(goldens.len())
+}
