@@ -12,9 +12,10 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     ((ab + nudge) / (1i64 << 31)) as i32
 }
 
-/// `x / 2^exponent`, rounded to nearest with ties away from zero.
+/// `x / 2^exponent`, rounded to nearest with ties away from zero. A compiled program's exponents are in
+/// `0..=31`; one outside (only a corrupted program carries it) is clamped there instead of overflowing.
 pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
-    debug_assert!((0..=31).contains(&exponent));
+    let exponent = exponent.clamp(0, 31);
     let mask = ((1i64 << exponent) - 1) as i32;
     let remainder = x & mask;
     let threshold = (mask >> 1) + i32::from(x < 0);
@@ -23,8 +24,9 @@ pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
 
 /// `x * multiplier * 2^shift` with `multiplier` a Q31 fraction: TFLite's `MultiplyByQuantizedMultiplier`.
 pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> i32 {
-    let left = if shift > 0 { shift } else { 0 };
-    let right = if shift > 0 { 0 } else { -shift };
+    // A compiled program's shifts are in -31..=31; others (a corrupted program) are clamped, never overflow.
+    let left = shift.clamp(0, 31);
+    let right = shift.saturating_neg().clamp(0, 31);
     rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x.wrapping_mul(1 << left), multiplier), right)
 }
 
@@ -52,6 +54,19 @@ mod tests {
         assert_eq!(saturating_rounding_doubling_high_mul(-101, 1 << 30), -50);
         assert_eq!(saturating_rounding_doubling_high_mul(-103, 1 << 30), -51);
         assert_eq!(saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN), i32::MAX);
+    }
+
+    #[test]
+    fn shifts_out_of_range_are_clamped_not_overflowed() {
+        for shift in [i32::MIN, -1000, -32, 32, 1000, i32::MAX] {
+            let clamped = shift.clamp(-31, 31);
+            assert_eq!(
+                multiply_by_quantized_multiplier(1000, 3 << 29, shift),
+                multiply_by_quantized_multiplier(1000, 3 << 29, clamped)
+            );
+        }
+        assert_eq!(rounding_divide_by_pot(-7, 99), rounding_divide_by_pot(-7, 31));
+        assert_eq!(rounding_divide_by_pot(-7, -5), -7);
     }
 
     #[test]
