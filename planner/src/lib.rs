@@ -23,10 +23,12 @@ pub use check::{check_plan, CheckError, CheckedPlan};
 pub use graph::{Graph, GraphError, OpId, TensorId};
 pub use lowering::{lower, Lowering, LoweringError};
 pub use plan::{KernelVariant, Plan, PlanMeta, Status, PLAN_SCHEMA_VERSION};
-pub use problem::{Buffer, BufferId, BufferOrigin, BufferProblem};
 pub use problem::{lower_bound_with_overlaps, OverlapAllowance};
+pub use problem::{Buffer, BufferId, BufferOrigin, BufferProblem};
 pub use request::{Objective, PlanRequest};
-pub use strategy::{pack_checked, pack_checked_within, PackError, PackLimits, Packer, PackerStrategy, Packing, Strategy, StrategyError};
+pub use strategy::{
+    pack_checked, pack_checked_within, PackError, PackLimits, Packer, PackerStrategy, Packing, Strategy, StrategyError,
+};
 pub use validate::{validate, validate_offsets, ValidationError};
 pub use validate::{validate_allowing, validate_offsets_allowing};
 

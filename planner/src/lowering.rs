@@ -175,7 +175,8 @@ pub fn lower(graph: &Graph<'_>, schedule: &[OpId], request: &PlanRequest) -> Res
             live: first..last + 1,
         });
     }
-    let kernels: Vec<KernelVariant> = schedule.iter().map(|&op| kernel_variant(graph, op, request.kernels_for(op.0))).collect();
+    let kernels: Vec<KernelVariant> =
+        schedule.iter().map(|&op| kernel_variant(graph, op, request.kernels_for(op.0))).collect();
     for (&op, &variant) in schedule.iter().zip(&kernels) {
         let step = step_of_op[op.0 as usize];
         for (k, bytes) in scratch_bytes(graph, op, variant).into_iter().enumerate().filter(|(_, b)| *b > 0) {

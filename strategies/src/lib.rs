@@ -39,8 +39,8 @@ pub mod hill_climb;
 pub mod ilp;
 pub mod instances;
 pub mod memory_order;
-pub mod pareto;
 pub mod overlap;
+pub mod pareto;
 mod registry;
 pub mod rng;
 
@@ -49,12 +49,12 @@ pub use canonical::Canonical;
 pub use exact::ExactPacker;
 pub use greedy::{GreedyPacker, Order, Placement};
 pub use hill_climb::HillClimb;
-pub use memory_order::MemoryOrder;
-pub use pareto::{Pareto, ParetoPoint};
-pub use overlap::Overlap;
 #[cfg(any(feature = "microlp", feature = "highs", feature = "coin_cbc"))]
 pub use ilp::{IlpPacker, IlpRun, IlpSolver};
-pub use registry::{packer_by_name, packer_names, packers, registry, strategy_by_name};
+pub use memory_order::MemoryOrder;
+pub use overlap::Overlap;
+pub use pareto::{Pareto, ParetoPoint};
 pub use registry::beyond_tflm;
+pub use registry::{packer_by_name, packer_names, packers, registry, strategy_by_name};
 
 pub use arenaplan_planner::{Packer, Strategy};
