@@ -138,8 +138,8 @@ pub(super) fn build(spec: &ModelSpec) -> Result<Model, String> {
     let warm = spec.start.map(|start| warm_start_in_units(part, start, unit, &size, &steps, oriented, spec));
 
     let mut constraints = Vec::new();
-    for i in 0..n {
-        constraints.push(constraint!(at(i) + size[i] as f64 <= arena));
+    for (i, &bytes) in size.iter().enumerate().take(n) {
+        constraints.push(constraint!(at(i) + bytes as f64 <= arena));
     }
     let big_m = ceiling as f64;
     let mut order: HashMap<(usize, usize), PairOrder> = HashMap::with_capacity(pairs.len());
