@@ -329,6 +329,23 @@ pub struct ExactRun {
     pub nodes: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Peak resident memory of the process during the run, KiB (Linux: `VmHWM` of `/proc/self/status` after
+    /// the peak was reset by writing 5 to `/proc/self/clear_refs`; `None` where that is not possible). It
+    /// includes the report's own data, so it is an upper bound on what the run needed.
+    #[serde(default)]
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// Reset the process's peak resident memory to its current size; false when the system does not allow it.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The process's peak resident memory since the last reset, KiB.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Run `exact` with `rules` on `inst` (at `capacity` when set).
@@ -342,8 +359,10 @@ fn exact_run(
     let packer = ExactPacker::default().with_rules(rules);
     let mut problem = inst.problem.clone();
     problem.capacity = capacity;
+    let reset = reset_peak_rss();
     let start = Instant::now();
     let result = pack_checked(&packer, &problem, limits);
+    let peak = if reset { peak_rss_kib() } else { None };
     let seconds = start.elapsed().as_secs_f64();
     let nodes = packer.last_stats().map_or(0, |s| s.nodes);
     let (arena, bound, outcome) = match result {
@@ -373,6 +392,7 @@ fn exact_run(
         outcome,
         nodes,
         seconds,
+        peak_rss_kib: peak,
     }
 }
 
@@ -426,8 +446,11 @@ pub fn render_hard_suite_markdown(report: &HardSuiteReport) -> String {
     let mut out = String::from(
         "`exact` (default rules) on the suite of `datasets/instances/` (realistic time values; one shared core, so \
          times are noisy: node counts are the stable figure).\n\n\
-         | instance | buffers | LOAD B | arena B | outcome | nodes | time ms | decide at optimum | nodes | time ms |\n\
-         |---|---:|---:|---:|---|---:|---:|---|---:|---:|\n",
+         Peak RSS: the process's peak resident memory during the minimising run (Linux `VmHWM`, reset before each \
+         run through `/proc/self/clear_refs`), MB; it includes the report's own data.\n\n\
+         | instance | buffers | LOAD B | arena B | outcome | nodes | time ms | peak RSS MB | decide at optimum | nodes \
+         | time ms |\n\
+         |---|---:|---:|---:|---|---:|---:|---:|---|---:|---:|\n",
     );
     for r in &report.minimise {
         let d = report.decide.iter().find(|d| d.instance == r.instance);
@@ -436,14 +459,15 @@ pub fn render_hard_suite_markdown(report: &HardSuiteReport) -> String {
             None => ("-".to_owned(), "-".to_owned(), "-".to_owned()),
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {:.1} | {d_outcome} | {d_nodes} | {d_ms} |\n",
+            "| {} | {} | {} | {} | {} | {} | {:.1} | {} | {d_outcome} | {d_nodes} | {d_ms} |\n",
             r.instance,
             r.buffers,
             r.lower_bound_bytes,
             r.arena_bytes.map_or("-".to_owned(), |a| a.to_string()),
             r.outcome,
             r.nodes,
-            r.seconds * 1e3
+            r.seconds * 1e3,
+            r.peak_rss_kib.map_or("-".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0))
         ));
     }
     let proven: Vec<&ExactRun> = report
@@ -572,6 +596,7 @@ mod tests {
             outcome: outcome.into(),
             nodes,
             seconds,
+            peak_rss_kib: Some(4096),
         }
     }
 
@@ -592,7 +617,9 @@ mod tests {
         };
         let text = render_hard_suite_markdown(&report);
         assert!(
-            text.contains("| perfect_300_s1 | 300 | 1048576 | 1048576 | optimal | 3323 | 50.0 | fits | 100 | 10.0 |"),
+            text.contains(
+                "| perfect_300_s1 | 300 | 1048576 | 1048576 | optimal | 3323 | 50.0 | 4.0 | fits | 100 | 10.0 |"
+            ),
             "{text}"
         );
         assert!(text.contains("1 of 2 met (perfect_450_s2: feasible in 2.00 s)"), "{text}");
