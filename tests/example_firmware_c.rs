@@ -6,56 +6,15 @@
 //! Needs `arm-none-eabi-gcc`, `make`, `qemu-system-arm` and the `thumbv7em-none-eabihf` target. Without them
 //! the test says loudly that it did not run, and fails when `CI` is set.
 
-use std::io::Write as _;
-use std::path::Path;
-use std::process::Command;
-
-const TARGET: &str = "thumbv7em-none-eabihf";
-
-fn runs(program: &str, arg: &str) -> bool {
-    Command::new(program).arg(arg).output().map(|o| o.status.success()).unwrap_or(false)
-}
-
-/// Why the firmware cannot run here, if it cannot.
-fn missing_tool() -> Option<String> {
-    if !runs("qemu-system-arm", "--version") {
-        return Some("qemu-system-arm is not installed (Debian/Ubuntu: apt-get install qemu-system-arm)".into());
-    }
-    if !runs("arm-none-eabi-gcc", "--version") {
-        return Some("arm-none-eabi-gcc is not installed (Debian/Ubuntu: apt-get install gcc-arm-none-eabi)".into());
-    }
-    if !runs("make", "--version") {
-        return Some("make is not installed (Debian/Ubuntu: apt-get install make)".into());
-    }
-    let targets = Command::new("rustup").args(["target", "list", "--installed"]).output();
-    let installed = targets.map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == TARGET));
-    if !installed.unwrap_or(false) {
-        return Some(format!("the {TARGET} Rust target is not installed (rustup target add {TARGET})"));
-    }
-    None
-}
+mod common;
 
 fn run_example(args: &[&str]) {
-    if let Some(reason) = missing_tool() {
-        let banner = "!".repeat(100);
-        let _ =
-            writeln!(std::io::stderr().lock(), "\n{banner}\n!!! C EXAMPLE FIRMWARE DID NOT RUN: {reason}.\n{banner}\n");
-        assert!(std::env::var_os("CI").is_none(), "CI is set but {reason}: the C example firmware must run in CI");
+    let tools = [("arm-none-eabi-gcc", "gcc-arm-none-eabi"), ("make", "make")];
+    if let Some(reason) = common::missing_firmware_tool(&tools) {
+        common::tool_missing("C EXAMPLE FIRMWARE", &reason, "bash .ci/run installs every tool it needs");
         return;
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/firmware-c/run.sh");
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("example-firmware-c");
-    let out = Command::new("bash")
-        .arg(&script)
-        .args(args)
-        .env("CARGO_TARGET_DIR", &target)
-        .env("ARENAPLAN", env!("CARGO_BIN_EXE_arenaplan"))
-        .env_remove("RUSTFLAGS")
-        .output()
-        .expect("bash runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "run.sh {args:?} failed ({}):\n{stdout}\n{stderr}", out.status);
+    let (stdout, stderr) = common::run_example_script("firmware-c", args);
     // QEMU writes the firmware's semihosting console to its standard error.
     let report = stderr.lines().chain(stdout.lines()).find(|l| l.starts_with("bit-exact:"));
     assert!(report.is_some(), "the firmware did not report a bit-exact run:\n{stdout}\n{stderr}");

@@ -65,3 +65,46 @@ pub fn check_goldens(name: &str, bytes: &[u8], graph: &Graph<'_>, plan: &Plan) -
     }
     Ok(goldens.len())
 }
+
+/// The Rust target the Cortex-M4 examples build for.
+pub const M4_TARGET: &str = "thumbv7em-none-eabihf";
+
+fn runs(program: &str, arg: &str) -> bool {
+    std::process::Command::new(program).arg(arg).output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+/// Why an example firmware cannot run here, if it cannot: `qemu-system-arm`, each of `programs` (with the
+/// Debian package that provides it), and the [`M4_TARGET`] Rust target.
+pub fn missing_firmware_tool(programs: &[(&str, &str)]) -> Option<String> {
+    let needed = [("qemu-system-arm", "qemu-system-arm")].iter().chain(programs);
+    for (program, package) in needed {
+        if !runs(program, "--version") {
+            return Some(format!("{program} is not installed (Debian/Ubuntu: apt-get install {package})"));
+        }
+    }
+    let targets = std::process::Command::new("rustup").args(["target", "list", "--installed"]).output();
+    let installed = targets.map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == M4_TARGET));
+    if !installed.unwrap_or(false) {
+        return Some(format!("the {M4_TARGET} Rust target is not installed (rustup target add {M4_TARGET})"));
+    }
+    None
+}
+
+/// Run `examples/EXAMPLE/run.sh ARGS` with this build's `arenaplan` and its own target directory; its
+/// (stdout, stderr), after asserting that it succeeded.
+pub fn run_example_script(example: &str, args: &[&str]) -> (String, String) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(example).join("run.sh");
+    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("example-{example}"));
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .args(args)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("ARENAPLAN", env!("CARGO_BIN_EXE_arenaplan"))
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{example}/run.sh {args:?} failed ({}):\n{stdout}\n{stderr}", out.status);
+    (stdout, stderr)
+}
