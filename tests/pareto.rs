@@ -99,4 +99,14 @@ fn the_command_prints_draws_and_exports_the_chosen_point() {
     assert!(std::fs::read_to_string(&json).unwrap().contains("op_kernels"));
     let checked = arenaplan(&["check-plan", "mobilenet_v1_025_96", json.to_str().unwrap()]);
     assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+
+    // TFLM cannot follow an overlapping plan: the export refuses it, writes nothing, and offers the best plan
+    // TFLM can follow.
+    let tflm = dir.path().join("model.tflite");
+    let refused =
+        arenaplan(&["export", "mobilenet_v1_025_96", "-s", "pareto", "--format", "tflm", "-o", tflm.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("The best plan TFLM can follow is") && message.contains("--strategy best"), "{message}");
+    assert!(!tflm.exists());
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use arenaplan_planner::check::{status_name, ClaimVerifier, VerifiedClaims};
-use arenaplan_planner::export::{c_header, c_program, csv, json, rust, tflm, tflm_arena};
+use arenaplan_planner::export::{c_header, c_program, csv, json, rust, tflm, tflm_arena, ExportError};
 use arenaplan_planner::{
     pack_checked_within, BufferProblem, Graph, KernelVariant, PackError, PackLimits, Plan, PlanRequest,
 };
@@ -179,6 +179,22 @@ fn read_document(path: &Path) -> anyhow::Result<json::PlanDocument> {
     json::from_json(&text).with_context(|| format!("cannot read the plan {}", path.display()))
 }
 
+/// A refused `tflm` export's error, with the best plan TFLM can follow offered beside it (the registry's `best`
+/// with TFLM's reference kernels).
+fn offer_tflm_plan(error: ExportError, graph: &Graph<'_>, request: &PlanRequest) -> anyhow::Error {
+    let tflm_request =
+        PlanRequest { kernels: KernelVariant::Reference, op_kernels: Default::default(), ..request.clone() };
+    match plan_named("best", graph, &tflm_request) {
+        Ok(best) => anyhow::anyhow!(
+            "{error}. The best plan TFLM can follow is `{}` with an arena of {} B: export it with --strategy best \
+             --kernels reference",
+            best.meta.strategy,
+            best.arena_bytes
+        ),
+        Err(_) => anyhow::Error::new(error),
+    }
+}
+
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     let source = ModelSource::resolve(Some(&args.model))?;
     let bytes = source.read()?;
@@ -196,7 +212,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         None => plan_named(&args.strategy, &graph, &request)?,
     };
     let out: Vec<u8> = match args.format {
-        Format::Tflm => tflm::to_tflm(&graph, &plan)?,
+        Format::Tflm => tflm::to_tflm(&graph, &plan).map_err(|e| offer_tflm_plan(e, &graph, &request))?,
         Format::C => c_header::to_c_header(&graph, &plan, args.prefix.as_deref().unwrap_or(&source.name))?.into_bytes(),
         Format::Json => json::to_json(&graph, &plan, &source.name)?.into_bytes(),
         Format::Csv => csv::to_csv(&graph, &plan)?.into_bytes(),
