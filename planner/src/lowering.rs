@@ -17,15 +17,15 @@
 use arenaplan_kernels::memory::output_lead_bytes;
 use arenaplan_kernels::optimized::{conv2d_s8, fully_connected_s8};
 use arenaplan_kernels::program::{
-    AddParams, BroadcastParams, FullyConnectedParams, KernelId, MulParams, Operand, PoolParams, Slice, Step,
-    StepParams, MAX_OPERANDS,
+    AddParams, BroadcastParams, FullyConnectedParams, KernelId, MulParams, Operand, Slice, Step, StepParams,
+    MAX_OPERANDS,
 };
 
 use crate::graph::{Graph, OpId, TensorId};
 use crate::plan::KernelVariant;
 use crate::problem::{round_up, Buffer, BufferId, BufferOrigin, BufferProblem, OverlapAllowance};
 use crate::request::PlanRequest;
-use crate::tflite::{OpKind, Padding};
+use crate::tflite::OpKind;
 
 /// A graph that cannot be lowered with the given schedule or request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -201,17 +201,6 @@ pub fn lower(graph: &Graph<'_>, schedule: &[OpId], request: &PlanRequest) -> Res
     })
 }
 
-/// Padding before the first row or column, as TFLite computes it (SAME: half the excess, rounded down).
-fn same_padding(padding: Padding, input: u32, output: u32, filter: u32, stride: u32) -> u32 {
-    match padding {
-        Padding::Valid => 0,
-        Padding::Same => {
-            let total = ((output as i64 - 1) * stride as i64 + (filter as i64 - 1).max(0) + 1 - input as i64).max(0);
-            u32::try_from(total / 2).unwrap_or(u32::MAX)
-        }
-    }
-}
-
 /// A tensor's shape as 4-D (leading 1s), or `None` above 4 dimensions.
 fn shape4(graph: &Graph<'_>, t: usize) -> Option<[u32; 4]> {
     let s = &graph.tensor(TensorId(t as u32)).shape;
@@ -244,19 +233,7 @@ fn memory_step_kind(graph: &Graph<'_>, op: OpId) -> Option<(KernelId, StepParams
             } else {
                 KernelId::MaxPool2dS8
             };
-            let p = PoolParams {
-                input: i,
-                output: out,
-                filter_h: o.filter_h as u32,
-                filter_w: o.filter_w as u32,
-                stride_h: o.stride_h as u32,
-                stride_w: o.stride_w as u32,
-                pad_h: same_padding(o.padding, i[1], out[1], o.filter_h as u32, o.stride_h as u32),
-                pad_w: same_padding(o.padding, i[2], out[2], o.filter_w as u32, o.stride_w as u32),
-                act_min: -128,
-                act_max: 127,
-            };
-            (kernel, StepParams::Pool(p))
+            (kernel, StepParams::Pool(crate::program::pool_params(o, i, out, (-128, 127))))
         }
         OpKind::Reshape | OpKind::Squeeze | OpKind::ExpandDims => (KernelId::CopyS8, StepParams::NoParams),
         OpKind::Relu => (KernelId::ReluS8, StepParams::NoParams),

@@ -164,6 +164,25 @@ fn padding(padding: Padding, input: u32, output: u32, filter: u32, stride: u32, 
     }
 }
 
+/// The parameters of an AVERAGE_POOL_2D or MAX_POOL_2D with options `o` from `input` to `output` (NHWC shapes),
+/// clamped to `(act_min, act_max)`. Shared by the compiler and by the lowering, whose memory behaviours read the
+/// window geometry, so both see the same padding.
+pub fn pool_params(o: Pool2dOptions, input: [u32; 4], output: [u32; 4], (act_min, act_max): (i32, i32)) -> PoolParams {
+    let (fh, fw, sh, sw) = (o.filter_h as u32, o.filter_w as u32, o.stride_h as u32, o.stride_w as u32);
+    PoolParams {
+        input,
+        output,
+        filter_h: fh,
+        filter_w: fw,
+        stride_h: sh,
+        stride_w: sw,
+        pad_h: padding(o.padding, input[1], output[1], fh, sh, 1),
+        pad_w: padding(o.padding, input[2], output[2], fw, sw, 1),
+        act_min,
+        act_max,
+    }
+}
+
 /// The parameters of a CONV_2D or DEPTHWISE_CONV_2D operator: shapes, strides, padding, offsets and the
 /// activation range. Shared by the compiler and by the lowering, which sizes the optimized kernels' scratch from
 /// them, so both see the same geometry.
@@ -905,19 +924,8 @@ impl<'a> Compiler<'_, 'a> {
         let x = cx.need(0)?;
         let in_shape = self.shape4(op, x)?;
         let out_shape = self.shape4(op, cx.out_t)?;
-        let (act_min, act_max) = activation_range_s8(o.activation, cx.out_scale(), cx.out_zp);
-        let p = PoolParams {
-            input: in_shape,
-            output: out_shape,
-            filter_h: o.filter_h as u32,
-            filter_w: o.filter_w as u32,
-            stride_h: o.stride_h as u32,
-            stride_w: o.stride_w as u32,
-            pad_h: padding(o.padding, in_shape[1], out_shape[1], o.filter_h as u32, o.stride_h as u32, 1),
-            pad_w: padding(o.padding, in_shape[2], out_shape[2], o.filter_w as u32, o.stride_w as u32, 1),
-            act_min,
-            act_max,
-        };
+        let act = activation_range_s8(o.activation, cx.out_scale(), cx.out_zp);
+        let p = pool_params(o, in_shape, out_shape, act);
         Ok((kernel, StepParams::Pool(p), one_operand(self.operand(op, Some(x))?)))
     }
 
