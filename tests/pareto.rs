@@ -12,7 +12,7 @@ use arenaplan::planner::{check_plan, Graph, Objective, Plan, PlanRequest};
 use arenaplan::strategies::pareto::{Pareto, ParetoPoint};
 
 fn cost() -> CostModel {
-    let text = std::fs::read_to_string(datasets::root().join("cost").join("cortex-m.json")).unwrap();
+    let text = std::fs::read_to_string(datasets::cost_table_path()).unwrap();
     CostModel::from_json(&text, "cortex-m4").unwrap()
 }
 

@@ -7,10 +7,9 @@ use std::time::Instant;
 use anyhow::Context;
 use arenaplan::datasets;
 use arenaplan::planner::cost::CostModel;
-use arenaplan::planner::export::pareto_svg::{front_svg, FrontPoint};
 use arenaplan::planner::export::svg::thousands;
 use arenaplan::planner::{Graph, PlanRequest};
-use arenaplan::strategies::pareto::Pareto;
+use arenaplan::strategies::pareto::{front_picture, Pareto};
 use serde::Serialize;
 
 /// The core whose cost table entries the section uses.
@@ -46,7 +45,7 @@ pub struct NetworkFront {
 
 /// Plan every zoo network's front, and draw each into `pictures/MODEL.svg`.
 pub fn network_fronts(pictures: &Path) -> anyhow::Result<Vec<NetworkFront>> {
-    let text = std::fs::read_to_string(datasets::root().join("cost").join("cortex-m.json"))?;
+    let text = std::fs::read_to_string(datasets::cost_table_path())?;
     let pareto = Pareto::new(CostModel::from_json(&text, CORE)?);
     std::fs::create_dir_all(pictures)?;
     let mut rows = Vec::new();
@@ -59,14 +58,9 @@ pub fn network_fronts(pictures: &Path) -> anyhow::Result<Vec<NetworkFront>> {
         let started = Instant::now();
         let front = pareto.front(&graph, &request).with_context(|| format!("{name}: the front"))?;
         let seconds = started.elapsed().as_secs_f64();
-        let points: Vec<FrontPoint> = front
-            .iter()
-            .map(|p| FrontPoint { arena_bytes: p.arena_bytes, cycles: p.cycles.cycles, label: p.label() })
-            .collect();
-        let chosen =
-            Pareto::pick(&front, &request.objective).ok().and_then(|c| front.iter().position(|p| std::ptr::eq(p, c)));
+        let chosen = Pareto::pick_index(&front, &request.objective).ok();
         let heading = format!("{name}: latency-RAM front ({CORE}, estimated cycles)");
-        std::fs::write(pictures.join(format!("{name}.svg")), front_svg(&heading, &points, chosen))?;
+        std::fs::write(pictures.join(format!("{name}.svg")), front_picture(&heading, &front, chosen))?;
         rows.push(NetworkFront {
             model: name,
             lower_bound_bytes,

@@ -173,3 +173,9 @@ pub fn tflm_figures(name: &str) -> Option<TflmFigures> {
 pub fn instance_path(file_name: &str) -> PathBuf {
     root().join("instances").join(file_name)
 }
+
+/// The Cortex-M cost table (`cost/cortex-m.json`): per core, kernel set and class, the cycles of one step, as
+/// the report fits them from the emulated boards' counts.
+pub fn cost_table_path() -> PathBuf {
+    root().join("cost").join("cortex-m.json")
+}

@@ -7,10 +7,9 @@ use std::time::Instant;
 use anyhow::Context;
 use arenaplan_datasets as datasets;
 use arenaplan_planner::cost::CostModel;
-use arenaplan_planner::export::pareto_svg::{front_svg, FrontPoint};
 use arenaplan_planner::export::svg::thousands;
 use arenaplan_planner::{Graph, Objective};
-use arenaplan_strategies::pareto::Pareto;
+use arenaplan_strategies::pareto::{front_picture, Pareto};
 use clap::Args;
 use serde_json::json;
 
@@ -50,7 +49,7 @@ pub struct ParetoArgs {
 
 /// The cost model of `core` from `table` (default: the repository's cost table).
 pub fn cost_model(table: Option<&PathBuf>, core: &str) -> anyhow::Result<CostModel> {
-    let path = table.cloned().unwrap_or_else(|| datasets::root().join("cost").join("cortex-m.json"));
+    let path = table.cloned().unwrap_or_else(datasets::cost_table_path);
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("cannot read the cost table {}", path.display()))?;
     CostModel::from_json(&text, core).with_context(|| format!("cannot use the cost table {}", path.display()))
@@ -72,16 +71,12 @@ pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let front = pareto.front(&graph, &request).context("the latency-RAM front could not be made")?;
     let seconds = started.elapsed().as_secs_f64();
-    let chosen = Pareto::pick(&front, &request.objective);
-    let chosen_index = chosen.as_ref().ok().and_then(|c| front.iter().position(|p| std::ptr::eq(p, *c)));
+    let chosen = Pareto::pick_index(&front, &request.objective);
+    let chosen_index = chosen.as_ref().ok().copied();
 
     if let Some(path) = &args.svg {
-        let points: Vec<FrontPoint> = front
-            .iter()
-            .map(|p| FrontPoint { arena_bytes: p.arena_bytes, cycles: p.cycles.cycles, label: p.label() })
-            .collect();
         let heading = format!("{}: latency-RAM front on {} (estimated cycles)", source.name, args.core);
-        super::export::write_atomically(path, front_svg(&heading, &points, chosen_index).as_bytes())?;
+        super::export::write_atomically(path, front_picture(&heading, &front, chosen_index).as_bytes())?;
     }
     if args.json {
         let rows: Vec<_> = front
@@ -140,7 +135,7 @@ pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
             );
         }
     }
-    match chosen {
+    match chosen.map(|i| &front[i]) {
         Ok(point) => {
             errln!(
                 "objective {:?}: picks {} B, {} estimated cycles ({})",

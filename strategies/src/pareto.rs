@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use arenaplan_planner::cost::{CostError, CostModel, CycleEstimate};
+use arenaplan_planner::export::pareto_svg::{front_svg, FrontPoint};
 use arenaplan_planner::lowering::kernel_variant;
 use arenaplan_planner::{
     BufferOrigin, Graph, KernelVariant, Objective, OpId, Plan, PlanRequest, Strategy, StrategyError, TensorId,
@@ -145,24 +146,31 @@ impl Pareto {
 
     /// The point of `front` that `objective` asks for.
     pub fn pick<'f>(front: &'f [ParetoPoint], objective: &Objective) -> Result<&'f ParetoPoint, ParetoError> {
-        let by_cycles = |p: &&ParetoPoint| (p.cycles.cycles, p.arena_bytes);
-        let by_arena = |p: &&ParetoPoint| (p.arena_bytes, p.cycles.cycles);
+        Pareto::pick_index(front, objective).map(|i| &front[i])
+    }
+
+    /// The index in `front` of the point that `objective` asks for.
+    pub fn pick_index(front: &[ParetoPoint], objective: &Objective) -> Result<usize, ParetoError> {
+        let points = || front.iter().enumerate();
+        let by_cycles = |(_, p): &(usize, &ParetoPoint)| (p.cycles.cycles, p.arena_bytes);
+        let by_arena = |(_, p): &(usize, &ParetoPoint)| (p.arena_bytes, p.cycles.cycles);
         let (chosen, budget) = match *objective {
-            Objective::MinRam => (front.iter().min_by_key(by_arena), "none".to_owned()),
+            Objective::MinRam => (points().min_by_key(by_arena), "none".to_owned()),
             Objective::MinLatency { ram_budget_bytes } => (
-                front.iter().filter(|p| p.arena_bytes <= ram_budget_bytes).min_by_key(by_cycles),
+                points().filter(|(_, p)| p.arena_bytes <= ram_budget_bytes).min_by_key(by_cycles),
                 format!("an arena of at most {ram_budget_bytes} B"),
             ),
             Objective::MinRamUnderLatency { latency_budget_cycles } => (
-                front.iter().filter(|p| p.cycles.cycles <= latency_budget_cycles).min_by_key(by_arena),
+                points().filter(|(_, p)| p.cycles.cycles <= latency_budget_cycles).min_by_key(by_arena),
                 format!("at most {latency_budget_cycles} estimated cycles"),
             ),
             Objective::Weighted { ram_weight, latency_weight } => {
                 let score =
                     |p: &ParetoPoint| ram_weight * p.arena_bytes as f64 + latency_weight * p.cycles.cycles as f64;
-                (front.iter().min_by(|a, b| score(a).total_cmp(&score(b))), "none".to_owned())
+                (points().min_by(|(_, a), (_, b)| score(a).total_cmp(&score(b))), "none".to_owned())
             }
         };
+        let chosen = chosen.map(|(i, _)| i);
         chosen.ok_or_else(|| {
             let range = match (front.iter().map(|p| p.arena_bytes).min(), front.iter().map(|p| p.cycles.cycles).min()) {
                 (Some(ram), Some(cycles)) => {
@@ -173,6 +181,15 @@ impl Pareto {
             ParetoError::OverBudget(format!("{budget}{range}"))
         })
     }
+}
+
+/// The picture of `front` (by increasing arena) with the point at `chosen` ringed.
+pub fn front_picture(heading: &str, front: &[ParetoPoint], chosen: Option<usize>) -> String {
+    let points: Vec<FrontPoint> = front
+        .iter()
+        .map(|p| FrontPoint { arena_bytes: p.arena_bytes, cycles: p.cycles.cycles, label: p.label() })
+        .collect();
+    front_svg(heading, &points, chosen)
 }
 
 /// The optimized operator (not yet in `reference`) at a step where the placed buffers reach the top of the

@@ -106,9 +106,7 @@ fn main() -> anyhow::Result<()> {
         write_json(&results.join("cortex_m.json"), &board_rows)?;
         write_json(&results.join("cortex_m_steps.json"), &samples)?;
         let table = cortex_m::cost_table(&samples);
-        let cost_dir = root.join("datasets").join("cost");
-        std::fs::create_dir_all(&cost_dir)?;
-        write_json(&cost_dir.join("cortex-m.json"), &table)?;
+        write_json(&arenaplan_datasets::cost_table_path(), &table)?;
         update_readme(&readme_path, "cortex-m", &cortex_m::render_markdown(&board_rows, &samples, &failures))?;
         update_readme(&readme_path, "cost-table", &cortex_m::render_cost_markdown(&table))?;
     }
@@ -120,7 +118,7 @@ fn main() -> anyhow::Result<()> {
             .context("no results/cortex_m_steps.json: run the cortex-m section first")?;
         let samples: Vec<cortex_m::StepSample> = serde_json::from_str(&text)?;
         let table = cortex_m::cost_table(&samples);
-        write_json(&root.join("datasets").join("cost").join("cortex-m.json"), &table)?;
+        write_json(&arenaplan_datasets::cost_table_path(), &table)?;
         update_readme(&readme_path, "cost-table", &cortex_m::render_cost_markdown(&table))?;
     }
 
