@@ -9,9 +9,15 @@ use crate::reference::{
     activation_s8, binary_s8, conv2d_s8, elementwise_s8, fully_connected_s8, hard_swish_s8, logistic_s8, pool2d_s8,
     reduce_s8, resize_s8, slice_s8, softmax_s8, tanh_s8, transpose_conv2d_s8, transpose_s8,
 };
-use crate::{memory, optimized, KernelError};
+use crate::{memory, optimized, stream, KernelError};
 
-fn blob<'a>(program: &Program<'a>, arena: &'a [u8], operand: Operand, step: usize) -> Result<&'a [u8], KernelError> {
+/// The bytes of `operand` (an arena operand reads `arena`), or [`KernelError::OutOfRange`] naming `step`.
+pub(crate) fn blob<'a>(
+    program: &Program<'a>,
+    arena: &'a [u8],
+    operand: Operand,
+    step: usize,
+) -> Result<&'a [u8], KernelError> {
     let (bytes, slice) = match operand {
         Operand::Unused => return Ok(&[]),
         Operand::Arena(s) => (arena, s),
@@ -72,7 +78,8 @@ pub fn scratch_bytes(step: &Step) -> usize {
             | KernelId::ResizeNearestNeighborS8
             | KernelId::ResizeBilinearS8
             | KernelId::PreluS8
-            | KernelId::TransposeConv2dS8 => {}
+            | KernelId::TransposeConv2dS8
+            | KernelId::RowStreamS8 => {}
         }
     }
     match step.kernel {
@@ -104,8 +111,9 @@ pub fn scratch_bytes(step: &Step) -> usize {
         KernelId::ResizeBilinearS8 => resize_s8::resize_bilinear_s8_scratch_bytes(params!(step, Resize, 0)),
         KernelId::PreluS8 => binary_s8::prelu_s8_scratch_bytes(params!(step, Prelu, 0)),
         KernelId::TransposeConv2dS8 => transpose_conv2d_s8::transpose_conv2d_s8_scratch_bytes(params!(step, Conv, 0)),
-        // Copies and layout-only kernels need no scratch.
-        KernelId::CopyS8 | KernelId::PadS8 | KernelId::ConcatS8 => 0,
+        // Copies and layout-only kernels need no scratch; a segment header computes nothing (its rings are its
+        // members' outputs).
+        KernelId::CopyS8 | KernelId::PadS8 | KernelId::ConcatS8 | KernelId::RowStreamS8 => 0,
     }
 }
 
@@ -310,6 +318,8 @@ fn run_reference(
         KernelId::TransposeConv2dS8 => {
             transpose_conv2d_s8::transpose_conv2d_s8(params!(step, Conv, bad), a, b, c, d, e, output)
         }
+        // A segment header runs through `stream::run_segment`, never as a step of its own.
+        KernelId::RowStreamS8 => bad,
     }
 }
 
@@ -349,10 +359,18 @@ pub fn run_observed(
     observer: &mut impl StepObserver,
 ) -> Result<(), KernelError> {
     check(program, arena.len())?;
-    for (i, step) in program.steps.iter().enumerate() {
+    let mut i = 0;
+    while let Some(step) = program.steps.get(i) {
         observer.before_step(i);
-        run_step(program, arena, i, step)?;
+        // A segment header runs its members row by row; they are then skipped.
+        let members = if step.kernel == KernelId::RowStreamS8 {
+            stream::run_segment(program, arena, i)?
+        } else {
+            run_step(program, arena, i, step)?;
+            0
+        };
         observer.after_step(i);
+        i += 1 + members;
     }
     Ok(())
 }

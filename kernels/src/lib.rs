@@ -23,6 +23,7 @@ pub mod optimized;
 pub mod program;
 pub mod quant;
 pub mod reference;
+pub mod stream;
 
 #[cfg(feature = "encoding")]
 pub use blob_run::{check_blob, check_model, run_blob, run_blob_observed, BlobRunError};

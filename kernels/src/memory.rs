@@ -16,6 +16,8 @@
 //!   each after reading its whole window. Writing output element `q` at input position `q - d` is harmless
 //!   when every input byte read after that write lies at or above `q - d + 1`; `d` is the least lead for which
 //!   that holds for every `q`.
+//! - A row-streamed fused segment ([`KernelId::RowStreamS8`], [`crate::stream`]): `d` between the segment's
+//!   output and its input, derived from the segment's row order ([`stream_lead_bytes`]).
 //! - The optimized convolutions (im2col, several pixels per pass, reordered channel loops) and every other
 //!   kernel: `None`. No allowance is guessed.
 //!
@@ -202,6 +204,55 @@ pub fn output_lead_bytes(step: &Step, input: usize) -> Option<u64> {
         }
         _ => None,
     }
+}
+
+/// The lead `d` of a row-streamed segment's output (its last member's output) over the segment's input (the
+/// first member's input 0), for the members `members` (the steps after the header): the segment is correct
+/// with `output.start + d <= input.start`. `None` when the members do not form a segment
+/// ([`crate::stream::member_rows`]).
+///
+/// Follows the segment's one order ([`crate::stream::drive`]): the segment input is read by the first member
+/// (the rows of each window) and by any ADD member whose other input is that same tensor (a residual, row `y`
+/// while row `y` of the ADD is computed). Each output row is written whole after the reads its row pulled and
+/// before any later read, except that an ADD as the last member reads its residual row chunk by chunk, each
+/// chunk before writing it (in place at equal row bytes). `d` is the least lead under which no write lands on
+/// an input byte read later.
+pub fn stream_lead_bytes(members: &[Step]) -> Option<u64> {
+    use crate::program::MAX_STREAM_MEMBERS;
+    use crate::stream::{drive, member_rows, streamed_input, MemberRows};
+    let n = members.len();
+    if !(2..=MAX_STREAM_MEMBERS).contains(&n) {
+        return None;
+    }
+    let mut rows = [MemberRows::default(); MAX_STREAM_MEMBERS];
+    let mut residual = [false; MAX_STREAM_MEMBERS];
+    let segment_input = members[0].inputs[0];
+    for (j, step) in members.iter().enumerate() {
+        rows[j] = member_rows(step)?;
+        let streamed = streamed_input(members, j)?;
+        residual[j] = j > 0 && step.kernel == KernelId::AddS8 && step.inputs[1 - streamed] == segment_input;
+    }
+    let held: [usize; MAX_STREAM_MEMBERS] = core::array::from_fn(|j| rows[j].out_rows);
+    // `written`: one past the last output byte written so far; `lead`: the least lead so far.
+    let (mut written, mut lead) = (0u64, 0u64);
+    let read = |low: u64, written: u64, lead: &mut u64| *lead = (*lead).max(written.saturating_sub(low));
+    let last = rows[n - 1];
+    drive(&rows[..n], &held[..n], 0, |j, y| {
+        let m = &rows[j];
+        if j == 0 && m.first_needed(y) < m.needed_end(y) {
+            read((m.first_needed(y) * m.in_row_bytes) as u64, written, &mut lead);
+        }
+        let row_start = (y * m.out_row_bytes) as u64;
+        if residual[j] {
+            read(row_start, written, &mut lead);
+        }
+        if j == n - 1 {
+            written = ((y + 1) * last.out_row_bytes) as u64;
+        }
+        Ok(())
+    })
+    .ok()?;
+    Some(lead)
 }
 
 #[cfg(test)]

@@ -104,6 +104,10 @@ pub enum KernelId {
     PreluS8,
     /// Reference TRANSPOSE_CONV (per-channel requantisation; parameters as the convolutions').
     TransposeConv2dS8,
+    /// The header of a row-streamed fused segment: the [`StreamParams::members`] steps that follow it run row
+    /// by row, their intermediate outputs held as ring buffers of rows ([`crate::stream`]). Its input is the
+    /// segment's input and its output the segment's output; it computes nothing itself.
+    RowStreamS8,
 }
 
 impl KernelId {
@@ -138,6 +142,7 @@ impl KernelId {
             KernelId::ResizeBilinearS8 => "resize_bilinear_s8",
             KernelId::PreluS8 => "prelu_s8",
             KernelId::TransposeConv2dS8 => "transpose_conv2d_s8",
+            KernelId::RowStreamS8 => "row_stream_s8",
         }
     }
 
@@ -594,6 +599,19 @@ pub enum StepParams {
     Prelu(PreluParams),
     /// No parameters (a copy).
     NoParams,
+    /// [`KernelId::RowStreamS8`].
+    Stream(StreamParams),
+}
+
+/// Most steps a row-streamed segment fuses ([`StreamParams::members`]).
+pub const MAX_STREAM_MEMBERS: usize = 8;
+
+/// Parameters of [`KernelId::RowStreamS8`], the header of a row-streamed fused segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct StreamParams {
+    /// How many of the following steps the segment fuses (2 to [`MAX_STREAM_MEMBERS`]).
+    pub members: u32,
 }
 
 /// Most operands a step takes (data, weights, bias, multipliers, shifts).

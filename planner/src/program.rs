@@ -269,6 +269,7 @@ fn activation_bounds(params: &StepParams) -> Option<(i32, i32)> {
         | StepParams::StridedSlice(_)
         | StepParams::Resize(_)
         | StepParams::Prelu(_)
+        | StepParams::Stream(_)
         | StepParams::NoParams => None,
     }
 }

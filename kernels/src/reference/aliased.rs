@@ -85,8 +85,20 @@ fn binary_chunked(
     if a.byte_len() != len || b.byte_len() != len {
         return Err(KernelError::BadLength { kernel });
     }
+    binary_chunked_range(a, b, output, 0..len, f)
+}
+
+/// [`binary_chunked`] over the bytes `bytes` only (every operand at least that long: the caller checks), through
+/// any byte views: row-streamed segments ([`crate::stream`]) run their elementwise members one row at a time.
+pub(crate) fn binary_chunked_range<A: ByteSource + ?Sized, B: ByteSource + ?Sized, O: ByteSink + ?Sized>(
+    a: &A,
+    b: &B,
+    output: &mut O,
+    bytes: core::ops::Range<usize>,
+    f: impl Fn(u32, &[u8], &[u8], &mut [u8]) -> Result<(), KernelError>,
+) -> Result<(), KernelError> {
     let (mut x, mut y, mut out) = ([0u8; CHUNK_BYTES], [0u8; CHUNK_BYTES], [0u8; CHUNK_BYTES]);
-    let mut at = 0;
+    let (mut at, len) = (bytes.start, bytes.end);
     while at < len {
         let n = CHUNK_BYTES.min(len - at);
         (0..n).for_each(|k| {
@@ -101,7 +113,7 @@ fn binary_chunked(
 }
 
 /// The flat shape of a chunk of `n` elements.
-fn flat(n: u32) -> [u32; 4] {
+pub(crate) fn flat(n: u32) -> [u32; 4] {
     [1, 1, 1, n]
 }
 

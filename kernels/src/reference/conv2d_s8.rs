@@ -71,6 +71,25 @@ pub fn conv2d_s8_over<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
     shifts: &[u8],
     output: &mut O,
 ) -> Result<(), KernelError> {
+    let out_h = p.output[1] as usize;
+    conv2d_s8_rows(p, depthwise, input, filter, bias, multipliers, shifts, output, 0..out_h)
+}
+
+/// [`conv2d_s8_over`] computing only the output rows `rows` (of every batch): the same per-element loop, so a
+/// row computed here is bit-identical to that row of a whole run. Row-streamed execution
+/// ([`crate::stream`]) calls it one row at a time, with its input and output seen through ring buffers.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_s8_rows<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
+    p: &ConvParams,
+    depthwise: bool,
+    input: &I,
+    filter: &[u8],
+    bias: &[u8],
+    multipliers: &[u8],
+    shifts: &[u8],
+    output: &mut O,
+    rows: core::ops::Range<usize>,
+) -> Result<(), KernelError> {
     let (input_len, output_len) = (input.byte_len(), output.byte_len());
     if !operands_fit(p, depthwise, input_len, filter.len(), bias.len(), multipliers.len(), shifts.len(), output_len) {
         return Err(KernelError::BadLength { kernel: if depthwise { "dwconv2d_s8" } else { "conv2d_s8" } });
@@ -81,7 +100,7 @@ pub fn conv2d_s8_over<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
     let (stride_h, stride_w) = (p.stride_h as isize, p.stride_w as isize);
     let (dil_h, dil_w) = (p.dilation_h as isize, p.dilation_w as isize);
     for b in 0..batches {
-        for oy in 0..out_h {
+        for oy in rows.start..rows.end.min(out_h) {
             for ox in 0..out_w {
                 let y0 = oy as isize * stride_h - p.pad_h as isize;
                 let x0 = ox as isize * stride_w - p.pad_w as isize;

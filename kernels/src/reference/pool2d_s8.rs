@@ -25,6 +25,18 @@ pub fn pool2d_s8_over<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
     input: &I,
     output: &mut O,
 ) -> Result<(), KernelError> {
+    pool2d_s8_rows(p, average, input, output, 0..p.output[1] as usize)
+}
+
+/// [`pool2d_s8_over`] computing only the output rows `rows` (of every batch): the same per-element loop, so a
+/// row computed here is bit-identical to that row of a whole run (used by [`crate::stream`]).
+pub fn pool2d_s8_rows<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
+    p: &PoolParams,
+    average: bool,
+    input: &I,
+    output: &mut O,
+    rows: core::ops::Range<usize>,
+) -> Result<(), KernelError> {
     let [batches, in_h, in_w, ch] = p.input.map(|d| d as usize);
     let [_, out_h, out_w, out_c] = p.output.map(|d| d as usize);
     let (input_len, output_len) = (input.byte_len(), output.byte_len());
@@ -32,7 +44,7 @@ pub fn pool2d_s8_over<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
         return Err(KernelError::BadLength { kernel: if average { "avgpool2d_s8" } else { "maxpool2d_s8" } });
     }
     for b in 0..batches {
-        for oy in 0..out_h {
+        for oy in rows.start..rows.end.min(out_h) {
             for ox in 0..out_w {
                 let y0 = (oy * p.stride_h as usize) as isize - p.pad_h as isize;
                 let x0 = (ox * p.stride_w as usize) as isize - p.pad_w as isize;

@@ -1,0 +1,396 @@
+//! Row-streamed fused segments (`arenaplan_kernels::stream`): a segment run row by row, its intermediate
+//! tensors in rings of rows, writes exactly what its members write run layer by layer with whole tensors; its
+//! output placed at the declared lead over its input (`memory::stream_lead_bytes`) in a poisoned arena still
+//! does, and one byte less breaks it where the lead is positive; rings too small for a window are refused.
+//! Shapes, parameters and data are drawn from a seed.
+
+use arenaplan_kernels::memory::stream_lead_bytes;
+use arenaplan_kernels::program::{
+    AddParams, ConvParams, KernelId, Operand, PoolParams, Slice, Step, StepParams, StreamParams, Variant, MAX_OPERANDS,
+};
+use arenaplan_kernels::{run, KernelError, Program};
+
+/// Deterministic draws from a seed (xorshift64*).
+struct Draw(u64);
+
+impl Draw {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next() >> 1) as i64 % (hi - lo + 1)
+    }
+    fn u(&mut self, lo: u32, hi: u32) -> u32 {
+        self.range(lo as i64, hi as i64) as u32
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| (self.next() >> 24) as u8).collect()
+    }
+    fn i32s(&mut self, n: usize, lo: i64, hi: i64) -> Vec<u8> {
+        (0..n).flat_map(|_| (self.range(lo, hi) as i32).to_le_bytes()).collect()
+    }
+}
+
+/// The shapes of the chains under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chain {
+    /// 1x1 expand -> 3x3 depthwise (stride 1) -> 1x1 project -> ADD with the segment's input.
+    InvertedResidual,
+    /// 1x1 expand -> 3x3 depthwise stride 2 -> 1x1 project.
+    InvertedStride2,
+    /// 3x3 convolution stride 2 -> 3x3 average pool -> 2x2 max pool stride 2.
+    ConvPools,
+}
+
+/// A segment: its member steps with every operand's length (offsets are set by the layouts), the model blob
+/// of constants, and the input data.
+struct Segment {
+    members: Vec<Step>,
+    model: Vec<u8>,
+    input: Vec<u8>,
+}
+
+fn count(s: [u32; 4]) -> u32 {
+    s.iter().product()
+}
+
+fn arena_slice(len: u32) -> Slice {
+    Slice { offset: 0, len }
+}
+
+fn segment(chain: Chain, seed: u64) -> Segment {
+    let mut d = Draw(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut model = Vec::new();
+    let mut members = Vec::new();
+    let (h, w, c) = (d.u(3, 11), d.u(3, 7), d.u(1, 5));
+    let input = [1, h, w, c];
+    let out_size = |size: u32, k: u32, s: u32, pad: u32| (size + 2 * pad - k) / s + 1;
+    // A conv (or depthwise) member from `from` with a k x k window, `out_c` channels, stride s, padding k / 2.
+    let mut conv = |from: [u32; 4], k: u32, s: u32, out_c: u32, depthwise: bool, d: &mut Draw| {
+        let pad = k / 2;
+        let output = [1, out_size(from[1], k, s, pad), out_size(from[2], k, s, pad), out_c];
+        let filter = if depthwise { k * k * out_c } else { out_c * k * k * from[3] };
+        let mut constant = |bytes: Vec<u8>| {
+            let slice = Slice { offset: model.len() as u32, len: bytes.len() as u32 };
+            model.extend(bytes);
+            Operand::Model(slice)
+        };
+        let mut inputs = [Operand::Unused; MAX_OPERANDS];
+        inputs[0] = Operand::Arena(arena_slice(count(from)));
+        inputs[1] = constant(d.bytes(filter as usize));
+        inputs[2] = constant(d.i32s(out_c as usize, -5000, 5000));
+        inputs[3] = constant(d.i32s(out_c as usize, 1 << 30, i32::MAX as i64));
+        inputs[4] = constant(d.i32s(out_c as usize, -9, -5));
+        let params = ConvParams {
+            input: from,
+            output,
+            filter_h: k,
+            filter_w: k,
+            stride_h: s,
+            stride_w: s,
+            dilation_h: 1,
+            dilation_w: 1,
+            pad_h: pad,
+            pad_w: pad,
+            depth_multiplier: if depthwise { out_c / from[3] } else { 1 },
+            input_offset: d.range(-127, 128) as i32,
+            output_offset: d.range(-128, 127) as i32,
+            act_min: -128,
+            act_max: 127,
+        };
+        let kernel = if depthwise { KernelId::DepthwiseConv2dS8 } else { KernelId::Conv2dS8 };
+        let step = Step {
+            kernel,
+            variant: Variant::Reference,
+            params: StepParams::Conv(params),
+            inputs,
+            output: arena_slice(count(output)),
+            scratch: None,
+        };
+        (step, output)
+    };
+    let pool = |from: [u32; 4], k: u32, s: u32, average: bool| {
+        let pad = if s == 1 { k / 2 } else { 0 };
+        let output = [1, out_size(from[1], k, s, pad), out_size(from[2], k, s, pad), from[3]];
+        let params = PoolParams {
+            input: from,
+            output,
+            filter_h: k,
+            filter_w: k,
+            stride_h: s,
+            stride_w: s,
+            pad_h: pad,
+            pad_w: pad,
+            act_min: -128,
+            act_max: 127,
+        };
+        let mut inputs = [Operand::Unused; MAX_OPERANDS];
+        inputs[0] = Operand::Arena(arena_slice(count(from)));
+        let kernel = if average { KernelId::AvgPool2dS8 } else { KernelId::MaxPool2dS8 };
+        (
+            Step {
+                kernel,
+                variant: Variant::Reference,
+                params: StepParams::Pool(params),
+                inputs,
+                output: arena_slice(count(output)),
+                scratch: None,
+            },
+            output,
+        )
+    };
+    match chain {
+        Chain::InvertedResidual | Chain::InvertedStride2 => {
+            let expanded = c * d.u(2, 4);
+            let stride = if chain == Chain::InvertedStride2 { 2 } else { 1 };
+            let (expand, e) = conv(input, 1, 1, expanded, false, &mut d);
+            let (depthwise, dw) = conv(e, 3, stride, expanded, true, &mut d);
+            let out_c = if stride == 1 { c } else { d.u(1, 6) };
+            let (project, p) = conv(dw, 1, 1, out_c, false, &mut d);
+            members.extend([expand, depthwise, project]);
+            if stride == 1 {
+                let mut inputs = [Operand::Unused; MAX_OPERANDS];
+                inputs[0] = Operand::Arena(arena_slice(count(p)));
+                inputs[1] = Operand::Arena(arena_slice(count(input)));
+                let add = AddParams {
+                    input1: p,
+                    input2: p,
+                    output: p,
+                    left_shift: 20,
+                    input1_offset: d.range(-127, 128) as i32,
+                    input1_multiplier: d.range(1 << 30, i32::MAX as i64) as i32,
+                    input1_shift: -1,
+                    input2_offset: d.range(-127, 128) as i32,
+                    input2_multiplier: d.range(1 << 30, i32::MAX as i64) as i32,
+                    input2_shift: -1,
+                    output_multiplier: d.range(1 << 30, i32::MAX as i64) as i32,
+                    output_shift: -19,
+                    output_offset: d.range(-128, 127) as i32,
+                    act_min: -128,
+                    act_max: 127,
+                };
+                members.push(Step {
+                    kernel: KernelId::AddS8,
+                    variant: Variant::Reference,
+                    params: StepParams::Add(add),
+                    inputs,
+                    output: arena_slice(count(p)),
+                    scratch: None,
+                });
+            }
+        }
+        Chain::ConvPools => {
+            let (first, a) = conv(input, 3, 2, d.u(1, 6), false, &mut d);
+            let (avg, b) = pool(a, 3, 1, true);
+            let (max, _) = pool(b, 2, 2, false);
+            members.extend([first, avg, max]);
+        }
+    }
+    let input = d.bytes(count(input) as usize);
+    Segment { members, model, input }
+}
+
+/// The shape of member `j`'s output and its row bytes.
+fn out_rows(step: &Step) -> (u32, u32) {
+    let shape = match step.params {
+        StepParams::Conv(p) => p.output,
+        StepParams::Pool(p) => p.output,
+        StepParams::Add(p) => p.output,
+        _ => unreachable!("members are convolutions, pools and ADDs"),
+    };
+    (shape[1], shape[2] * shape[3])
+}
+
+/// The input rows member `j` (after the first) needs held at once: its window's height.
+fn window_rows(step: &Step) -> u32 {
+    match step.params {
+        StepParams::Conv(p) => p.filter_h,
+        StepParams::Pool(p) => p.filter_h,
+        _ => 1,
+    }
+}
+
+/// Place `members` in an arena: the input at `input_at`, the output at `output_at`, and the intermediate
+/// tensors after `rings_at`, each as a ring of `held(j)` rows (or whole when `held(j)` is its height). Every
+/// member after the first reads the previous member's output; an ADD's other input is the segment's input.
+fn place(members: &[Step], input_at: u32, output_at: u32, rings_at: u32, held: impl Fn(usize) -> u32) -> Vec<Step> {
+    let mut steps = members.to_vec();
+    let n = steps.len();
+    let mut at = rings_at;
+    let input = Slice { offset: input_at, len: steps[0].inputs[0].len() };
+    steps[0].inputs[0] = Operand::Arena(input);
+    for j in 0..n {
+        if j + 1 == n {
+            steps[j].output.offset = output_at;
+        } else {
+            let (_, row_bytes) = out_rows(&steps[j]);
+            steps[j].output = Slice { offset: at, len: held(j) * row_bytes };
+            at += steps[j].output.len + 16;
+        }
+        if j > 0 {
+            steps[j].inputs[0] = Operand::Arena(steps[j - 1].output);
+            if steps[j].kernel == KernelId::AddS8 {
+                steps[j].inputs[1] = Operand::Arena(input);
+            }
+        }
+    }
+    steps
+}
+
+trait OperandLen {
+    fn len(&self) -> u32;
+}
+
+impl OperandLen for Operand {
+    fn len(&self) -> u32 {
+        match self {
+            Operand::Arena(s) | Operand::Model(s) | Operand::Precomputed(s) => s.len,
+            Operand::Unused => 0,
+        }
+    }
+}
+
+/// The bytes a tensor of `len` bytes occupies after the ring region of `members` (generous).
+fn rings_bytes(members: &[Step]) -> u32 {
+    members.iter().map(|s| s.output.len + 16).sum()
+}
+
+fn poison(len: usize, seed: u64) -> Vec<u8> {
+    let mut d = Draw(seed | 1);
+    d.bytes(len)
+}
+
+/// Run `steps` (a program) over a poisoned arena of `arena_len` bytes with the input at `input_at`; the output
+/// at `output` and the run's result.
+fn run_program(
+    seg: &Segment,
+    steps: &[Step],
+    arena_len: u32,
+    input_at: u32,
+    output: Slice,
+) -> Result<Vec<u8>, KernelError> {
+    let mut arena = poison(arena_len as usize, 7);
+    arena[input_at as usize..input_at as usize + seg.input.len()].copy_from_slice(&seg.input);
+    let program =
+        Program { steps, model: &seg.model, precomputed: &[], arena_bytes: arena_len, inputs: &[], outputs: &[] };
+    run(&program, &mut arena)?;
+    Ok(arena[output.range().unwrap()].to_vec())
+}
+
+/// The output of the members run layer by layer, every tensor whole and disjoint.
+fn layer_by_layer(seg: &Segment) -> Vec<u8> {
+    let whole = seg.members.iter().map(|s| s.output.len + 16).sum::<u32>() + seg.input.len() as u32;
+    let steps = place(&seg.members, 0, whole, seg.input.len() as u32 + 16, |j| out_rows(&seg.members[j]).0);
+    let last = steps.last().unwrap().output;
+    run_program(seg, &steps, whole + last.len + 16, 0, last).expect("the layer-by-layer run works")
+}
+
+/// The segment header followed by `members`.
+fn with_header(members: &[Step]) -> Vec<Step> {
+    let mut inputs = [Operand::Unused; MAX_OPERANDS];
+    inputs[0] = members[0].inputs[0];
+    let header = Step {
+        kernel: KernelId::RowStreamS8,
+        variant: Variant::Reference,
+        params: StepParams::Stream(StreamParams { members: members.len() as u32 }),
+        inputs,
+        output: members.last().unwrap().output,
+        scratch: None,
+    };
+    std::iter::once(header).chain(members.iter().copied()).collect()
+}
+
+/// Rings as small as the windows allow (plus `extra` rows), capped at the tensor's height.
+fn tight(members: &[Step], extra: u32) -> impl Fn(usize) -> u32 + '_ {
+    move |j| (window_rows(&members[j + 1]) + extra).min(out_rows(&members[j]).0)
+}
+
+/// The segment streamed with its output `lead` bytes before its input (disjoint when `lead` is `None`).
+fn streamed(seg: &Segment, lead: Option<i64>, extra: u32) -> Result<Vec<u8>, KernelError> {
+    let rings = rings_bytes(&seg.members);
+    let out_len = seg.members.last().unwrap().output.len as i64;
+    let in_len = seg.input.len() as i64;
+    let (output_at, input_at) = match lead {
+        None => (rings as i64, rings as i64 + out_len + 16),
+        Some(lead) => (rings as i64, rings as i64 + lead),
+    };
+    let members = place(&seg.members, input_at as u32, output_at as u32, 0, tight(&seg.members, extra));
+    let end = (input_at + in_len).max(output_at + out_len) as u32 + 16;
+    run_program(seg, &with_header(&members), end, input_at as u32, members.last().unwrap().output)
+}
+
+const CHAINS: [Chain; 3] = [Chain::InvertedResidual, Chain::InvertedStride2, Chain::ConvPools];
+
+#[test]
+fn a_streamed_segment_writes_what_its_layers_write() {
+    for chain in CHAINS {
+        for seed in 0..40 {
+            let seg = segment(chain, seed);
+            let expected = layer_by_layer(&seg);
+            for extra in [0, 1, 3] {
+                assert_eq!(streamed(&seg, None, extra).unwrap(), expected, "{chain:?} seed {seed} extra {extra}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_declared_lead_is_safe_and_tight_where_positive() {
+    let mut tight_seen = 0;
+    for chain in CHAINS {
+        for seed in 0..40 {
+            let seg = segment(chain, seed);
+            let members = place(&seg.members, 0, 1 << 20, 1 << 16, tight(&seg.members, 0));
+            let lead = stream_lead_bytes(&members).expect("a segment declares a lead") as i64;
+            let expected = layer_by_layer(&seg);
+            assert_eq!(streamed(&seg, Some(lead), 0).unwrap(), expected, "{chain:?} seed {seed} lead {lead}");
+            if lead > 0 && streamed(&seg, Some(lead - 1), 0) != Ok(expected) {
+                tight_seen += 1;
+            }
+        }
+    }
+    // Without a residual the lead is positive; somewhere one byte less must break the output.
+    assert!(tight_seen > 0, "no positive lead was shown tight");
+}
+
+#[test]
+fn a_residual_block_streams_in_place() {
+    // The inverted residual reads each input row for the last time in the ADD that writes the same output
+    // row, so its output may sit exactly on its input.
+    for seed in 0..20 {
+        let seg = segment(Chain::InvertedResidual, seed);
+        let members = place(&seg.members, 0, 1 << 20, 1 << 16, tight(&seg.members, 0));
+        assert_eq!(stream_lead_bytes(&members), Some(0), "seed {seed}");
+    }
+}
+
+#[test]
+fn a_ring_smaller_than_a_window_is_refused() {
+    let seg = segment(Chain::InvertedStride2, 3);
+    // The depthwise reads 3 rows of the expanded tensor: a ring of 2 cannot hold them.
+    let members = place(&seg.members, 4096, 8192, 0, |j| if j == 0 { 2 } else { 1 });
+    let out = members.last().unwrap().output;
+    let result = run_program(&seg, &with_header(&members), 16384, 4096, out);
+    assert_eq!(result, Err(KernelError::BadOperand { step: 0 }));
+}
+
+#[test]
+fn an_output_over_a_ring_or_too_close_to_the_input_is_refused() {
+    let seg = segment(Chain::InvertedStride2, 5);
+    let members = place(&seg.members, 4096, 8192, 0, tight(&seg.members, 0));
+    let mut over_ring = members.clone();
+    let n = over_ring.len();
+    over_ring[n - 1].output.offset = members[0].output.offset;
+    let header = with_header(&over_ring);
+    let out = over_ring[n - 1].output;
+    assert_eq!(run_program(&seg, &header, 16384, 4096, out), Err(KernelError::Overlap { step: 0 }));
+    let lead = stream_lead_bytes(&members).unwrap() as u32;
+    let mut too_close = members.clone();
+    too_close[n - 1].output.offset = 4096 + 1 - lead;
+    let header = with_header(&too_close);
+    let out = too_close[n - 1].output;
+    assert_eq!(run_program(&seg, &header, 16384, 4096, out), Err(KernelError::Overlap { step: 0 }));
+}
