@@ -15,15 +15,16 @@ pub mod plan;
 pub mod problem;
 pub mod program;
 pub mod request;
+pub mod segments;
 pub mod strategy;
 pub mod tflite;
 pub mod validate;
 
 pub use check::{check_plan, CheckError, CheckedPlan};
 pub use graph::{Graph, GraphError, OpId, TensorId};
-pub use lowering::{lower, Lowering, LoweringError};
+pub use lowering::{lower, lower_for_estimates, Lowering, LoweringError};
 pub use plan::{KernelVariant, Plan, PlanMeta, Status, PLAN_SCHEMA_VERSION};
-pub use problem::{lower_bound_with_overlaps, OverlapAllowance};
+pub use problem::{live_profile_with_overlaps, lower_bound_with_overlaps, OverlapAllowance};
 pub use problem::{Buffer, BufferId, BufferOrigin, BufferProblem};
 pub use request::{Objective, PlanRequest};
 pub use strategy::{

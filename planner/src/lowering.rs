@@ -25,6 +25,7 @@ use crate::graph::{Graph, OpId, TensorId};
 use crate::plan::KernelVariant;
 use crate::problem::{round_up, Buffer, BufferId, BufferOrigin, BufferProblem, OverlapAllowance};
 use crate::request::PlanRequest;
+use crate::segments::{check_segments, FusedSegment, SegmentError};
 use crate::tflite::OpKind;
 
 /// A graph that cannot be lowered with the given schedule or request.
@@ -39,6 +40,9 @@ pub enum LoweringError {
     /// The alignment is not a power of two.
     #[error("alignment {0} is not a power of two")]
     BadAlignment(u64),
+    /// A fused segment of the request cannot be row-streamed.
+    #[error(transparent)]
+    Segment(#[from] SegmentError),
 }
 
 /// The result of lowering: what a [`Plan`](crate::Plan) is built around.
@@ -57,6 +61,9 @@ pub struct Lowering {
     /// ([`overlap_allowances`]). Packers ignore them (a disjoint placement is always valid); the validator
     /// accepts an overlap only when it is one of them.
     pub overlap_allowances: Vec<OverlapAllowance>,
+    /// The request's row-streamed fused segments, checked ([`crate::segments`]): their intermediate tensors are
+    /// rings, and every tensor they touch lives through the whole segment.
+    pub segments: Vec<FusedSegment>,
 }
 
 /// Scratch buffers (bytes each, in request order) TFLM's reference kernels request in the arena for an
@@ -123,6 +130,26 @@ pub fn scratch_bytes(graph: &Graph<'_>, op: OpId, variant: KernelVariant) -> Vec
 
 /// Lower `graph` with `schedule` and the kernel set of `request` into a buffer problem.
 pub fn lower(graph: &Graph<'_>, schedule: &[OpId], request: &PlanRequest) -> Result<Lowering, LoweringError> {
+    lower_with(graph, schedule, request, true)
+}
+
+/// [`lower`] without the overlap allowances of single operators (their derivation walks every output element
+/// of every convolution): the same problem and segments, with only the fused segments' allowances. For
+/// strategies that compare many candidate requests cheaply; a plan is always checked against [`lower`].
+pub fn lower_for_estimates(
+    graph: &Graph<'_>,
+    schedule: &[OpId],
+    request: &PlanRequest,
+) -> Result<Lowering, LoweringError> {
+    lower_with(graph, schedule, request, false)
+}
+
+fn lower_with(
+    graph: &Graph<'_>,
+    schedule: &[OpId],
+    request: &PlanRequest,
+    operator_allowances: bool,
+) -> Result<Lowering, LoweringError> {
     if !graph.is_valid_schedule(schedule) {
         return Err(LoweringError::InvalidSchedule { ops: graph.op_count() });
     }
@@ -149,6 +176,25 @@ pub fn lower(graph: &Graph<'_>, schedule: &[OpId], request: &PlanRequest) -> Res
     for (pos, op) in schedule.iter().enumerate() {
         step_of_op[op.0 as usize] = pos as u32 + 1 + shift;
     }
+    let segments = check_segments(graph, schedule, &request.segments)?;
+    // Fusing: rings replace intermediate tensors; what a segment touches lives through all of it.
+    let mut ring_bytes = vec![None; graph.tensor_count()];
+    let mut live_from = vec![u32::MAX; graph.tensor_count()];
+    let mut live_to = vec![0u32; graph.tensor_count()];
+    for segment in &segments {
+        let first = step_of_op[segment.ops[0].0 as usize];
+        let last = step_of_op[segment.ops[segment.ops.len() - 1].0 as usize];
+        for ring in &segment.rings {
+            ring_bytes[ring.tensor.0 as usize] = Some(ring.bytes);
+        }
+        let touched = segment.rings.iter().map(|r| r.tensor).chain(segment.reads.iter().copied());
+        for t in touched.chain([segment.output]) {
+            live_to[t.0 as usize] = live_to[t.0 as usize].max(last);
+        }
+        for t in segment.rings.iter().map(|r| r.tensor).chain([segment.output]) {
+            live_from[t.0 as usize] = live_from[t.0 as usize].min(first);
+        }
+    }
     let mut buffers = Vec::new();
     for t in 0..graph.tensor_count() {
         let id = TensorId(t as u32);
@@ -165,18 +211,34 @@ pub fn lower(graph: &Graph<'_>, schedule: &[OpId], request: &PlanRequest) -> Res
         if model.outputs.contains(&t) {
             last = n_ops;
         }
+        let (first, last) = (first.min(live_from[t]), last.max(live_to[t]));
         let tensor = graph.tensor(id);
+        let (name, bytes) = match ring_bytes[t] {
+            Some(bytes) => (format!("{} (ring)", tensor.name), bytes),
+            None => (tensor.name.to_owned(), tensor.byte_size as u64),
+        };
         buffers.push(Buffer {
             id: BufferId(0),
             origin: BufferOrigin::Tensor(t as u32),
-            name: tensor.name.to_owned(),
-            size_bytes: round_up(tensor.byte_size as u64, align),
+            name,
+            size_bytes: round_up(bytes, align),
             align_bytes: align,
             live: first..last + 1,
         });
     }
+    // Segment members run the reference kernels (their row loops are what a segment runs).
+    let fused = |op: OpId| segments.iter().any(|s| s.ops.contains(&op));
     let kernels: Vec<KernelVariant> =
-        schedule.iter().map(|&op| kernel_variant(graph, op, request.kernels_for(op.0))).collect();
+        schedule
+            .iter()
+            .map(|&op| {
+                if fused(op) {
+                    KernelVariant::Reference
+                } else {
+                    kernel_variant(graph, op, request.kernels_for(op.0))
+                }
+            })
+            .collect();
     for (&op, &variant) in schedule.iter().zip(&kernels) {
         let step = step_of_op[op.0 as usize];
         for (k, bytes) in scratch_bytes(graph, op, variant).into_iter().enumerate().filter(|(_, b)| *b > 0) {
@@ -191,13 +253,19 @@ pub fn lower(graph: &Graph<'_>, schedule: &[OpId], request: &PlanRequest) -> Res
         }
     }
     let problem = BufferProblem { capacity: request.capacity_bytes, ..BufferProblem::new(buffers) };
-    let overlap_allowances = overlap_allowances(graph, schedule, &kernels, &problem, &step_of_op);
+    let mut overlap_allowances = if operator_allowances {
+        overlap_allowances(graph, schedule, &kernels, &problem, &step_of_op, &segments)
+    } else {
+        Vec::new()
+    };
+    overlap_allowances.extend(segment_allowances(graph, &problem, &segments, &step_of_op));
     Ok(Lowering {
         schedule: schedule.iter().map(|op| op.0).collect(),
         kernels,
         problem,
         unwritten_tensors,
         overlap_allowances,
+        segments,
     })
 }
 
@@ -216,7 +284,7 @@ fn shape4(graph: &Graph<'_>, t: usize) -> Option<[u32; 4]> {
 /// The kernel and the geometry parameters operator `op` runs with, for the kernels with a declared memory
 /// behaviour (`arenaplan_kernels::memory`); `None` for every other operator. Only what the declaration reads
 /// is filled in: the kernel, the shapes and the window geometry.
-fn memory_step_kind(graph: &Graph<'_>, op: OpId) -> Option<(KernelId, StepParams)> {
+pub(crate) fn memory_step_kind(graph: &Graph<'_>, op: OpId) -> Option<(KernelId, StepParams)> {
     let operator = graph.op(op);
     let input = |k: usize| operator.inputs.get(k).copied().flatten();
     let output = *operator.outputs.first()?;
@@ -272,6 +340,7 @@ pub fn overlap_allowances(
     kernels: &[KernelVariant],
     problem: &BufferProblem,
     step_of_op: &[u32],
+    segments: &[FusedSegment],
 ) -> Vec<OverlapAllowance> {
     let mut buffer_of = vec![None; graph.tensor_count()];
     for b in &problem.buffers {
@@ -282,6 +351,10 @@ pub fn overlap_allowances(
     let model_outputs = &graph.model().outputs;
     let mut allowances = Vec::new();
     for (&op, &variant) in schedule.iter().zip(kernels) {
+        // A segment member is no step of its own: the segment's allowance covers it.
+        if segments.iter().any(|s| s.ops.contains(&op)) {
+            continue;
+        }
         let operator = graph.op(op);
         let step = step_of_op[op.0 as usize];
         let ([out_t], Some((kernel, params))) = (operator.outputs.as_slice(), memory_step_kind(graph, op)) else {
@@ -311,8 +384,34 @@ pub fn overlap_allowances(
                 continue;
             }
             if let Some(lead_bytes) = output_lead_bytes(&kernel_step, k) {
-                allowances.push(OverlapAllowance { input, output, lead_bytes });
+                allowances.push(OverlapAllowance { input, output, lead_bytes, shared_steps: 1 });
             }
+        }
+    }
+    allowances
+}
+
+/// The overlaps fused segments allow: a segment's output over its input, by the lead the kernels declare, when
+/// the input is read for the last time in the segment and is not a model output.
+fn segment_allowances(
+    graph: &Graph<'_>,
+    problem: &BufferProblem,
+    segments: &[FusedSegment],
+    step_of_op: &[u32],
+) -> Vec<OverlapAllowance> {
+    let buffer_of = |t: TensorId| problem.buffers.iter().find(|b| b.origin == BufferOrigin::Tensor(t.0)).map(|b| b.id);
+    let mut allowances = Vec::new();
+    for segment in segments {
+        let (Some(lead_bytes), Some(input), Some(output)) =
+            (segment.lead_bytes, buffer_of(segment.input), buffer_of(segment.output))
+        else {
+            continue;
+        };
+        let last = step_of_op[segment.ops[segment.ops.len() - 1].0 as usize];
+        let last_use_here = problem.buffers[input.0 as usize].live.end == last + 1;
+        if input != output && last_use_here && !graph.model().outputs.contains(&(segment.input.0 as usize)) {
+            let first = step_of_op[segment.ops[0].0 as usize];
+            allowances.push(OverlapAllowance { input, output, lead_bytes, shared_steps: last + 1 - first });
         }
     }
     allowances

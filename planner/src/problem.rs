@@ -68,23 +68,40 @@ pub struct OverlapAllowance {
     pub output: BufferId,
     /// The least number of bytes the output must begin before the input when they overlap.
     pub lead_bytes: u64,
+    /// How many steps the two live together: 1 for an operator (the input's last step is the output's first),
+    /// the whole segment for a row-streamed fused segment (its input and output are both alive through it).
+    #[serde(default = "one_step")]
+    pub shared_steps: u32,
+}
+
+fn one_step() -> u32 {
+    1
 }
 
 impl OverlapAllowance {
     /// Whether the allowance covers buffers `a` and `b` (in either order) of `problem` placed at `offsets`: it
-    /// names them, their lifetimes share exactly the output's first step, and the output begins at least
+    /// names them, their lifetimes meet as [`OverlapAllowance::lifetimes_match`] says, and the output begins at least
     /// `lead_bytes` before the input.
     pub fn admits(&self, problem: &BufferProblem, offsets: &[u64], a: usize, b: usize) -> bool {
         let (input, output) = (self.input.0 as usize, self.output.0 as usize);
         if !((input == a && output == b) || (input == b && output == a)) {
             return false;
         }
-        let (Some(i), Some(o), Some(&oi), Some(&oo)) =
-            (problem.buffers.get(input), problem.buffers.get(output), offsets.get(input), offsets.get(output))
+        let (Some(&oi), Some(&oo)) = (offsets.get(input), offsets.get(output)) else {
+            return false;
+        };
+        self.lifetimes_match(problem) && oo as u128 + self.lead_bytes as u128 <= oi as u128
+    }
+
+    /// Whether the two buffers' lifetimes meet as the allowance says: the input's last step is the
+    /// `shared_steps`-th step of the output.
+    pub fn lifetimes_match(&self, problem: &BufferProblem) -> bool {
+        let (Some(i), Some(o)) =
+            (problem.buffers.get(self.input.0 as usize), problem.buffers.get(self.output.0 as usize))
         else {
             return false;
         };
-        i.live.end == o.live.start + 1 && oo as u128 + self.lead_bytes as u128 <= oi as u128
+        self.shared_steps >= 1 && i.live.end == o.live.start + self.shared_steps && i.live.start <= o.live.start
     }
 
     /// The most bytes the two buffers can share under this allowance: `min(output - lead, input)`, at least 0.
@@ -95,21 +112,28 @@ impl OverlapAllowance {
 }
 
 /// A lower bound of the arena when the overlaps of `allowances` may be used: at every step, the live bytes
-/// less, for every allowance at that step (the output's first step), the most bytes it lets the pair share.
+/// less, for every allowance at that step (the steps the pair shares), the most bytes it lets the pair share.
 /// Only allowed pairs may share bytes, so no placement the validator accepts needs less. Equal to
 /// [`BufferProblem::lower_bound`] when `allowances` is empty.
 pub fn lower_bound_with_overlaps(problem: &BufferProblem, allowances: &[OverlapAllowance]) -> u64 {
     if allowances.is_empty() {
         return problem.lower_bound();
     }
+    live_profile_with_overlaps(problem, allowances).into_iter().max().unwrap_or(0)
+}
+
+/// The live bytes at each step less, for every allowance at that step, the most bytes it lets its pair share:
+/// the per-step profile whose maximum is [`lower_bound_with_overlaps`].
+pub fn live_profile_with_overlaps(problem: &BufferProblem, allowances: &[OverlapAllowance]) -> Vec<u64> {
     let mut profile = problem.live_profile();
     for a in allowances {
         let Some(output) = problem.buffers.get(a.output.0 as usize) else { continue };
-        if let Some(live) = profile.get_mut(output.live.start as usize) {
+        let start = output.live.start as usize;
+        for live in profile.iter_mut().skip(start).take(a.shared_steps as usize) {
             *live = live.saturating_sub(a.max_shared_bytes(problem));
         }
     }
-    profile.into_iter().max().unwrap_or(0)
+    profile
 }
 
 /// A set of buffers to place in one arena, optionally within a capacity.
@@ -332,7 +356,7 @@ mod tests {
     fn an_allowance_admits_only_its_pair_at_its_lead_and_lowers_the_bound() {
         // Input 0 read last at step 1, output 1 written at step 1, a bystander 2 alive throughout.
         let p = BufferProblem::new(vec![buf(32, 0..2), buf(48, 1..3), buf(16, 0..3)]);
-        let allow = OverlapAllowance { input: BufferId(0), output: BufferId(1), lead_bytes: 8 };
+        let allow = OverlapAllowance { input: BufferId(0), output: BufferId(1), lead_bytes: 8, shared_steps: 1 };
         // Output at 8, input at 16: lead 8, admitted; at 9 it is one byte short.
         assert!(allow.admits(&p, &[16, 8, 100], 0, 1));
         assert!(allow.admits(&p, &[16, 8, 100], 1, 0));

@@ -5,13 +5,14 @@ use arenaplan_kernels::io::{ElementType, TensorDescriptor, MAX_RANK};
 use arenaplan_kernels::program::{
     AddParams, BroadcastParams, ClampParams, ConcatParams, ConvParams, FullyConnectedParams, HardSwishParams, KernelId,
     LeakyReluParams, LogisticParams, MeanParams, MulParams, Operand, PadParams, PoolParams, PreluParams, Program,
-    QuantizeParams, ReluParams, ResizeParams, Slice, SliceParams, SoftmaxParams, Step, StepParams, TransposeParams,
-    Variant, MAX_OPERANDS, SLICE_MAX_DIMS, TRANSPOSE_MAX_DIMS,
+    QuantizeParams, ReluParams, ResizeParams, Slice, SliceParams, SoftmaxParams, Step, StepParams, StreamParams,
+    TransposeParams, Variant, MAX_OPERANDS, SLICE_MAX_DIMS, TRANSPOSE_MAX_DIMS,
 };
 
 use crate::graph::{Graph, OpId, TensorId};
 use crate::plan::{KernelVariant, Plan};
 use crate::problem::BufferOrigin;
+use crate::segments::FusedSegment;
 use crate::tflite::geometry::{constant_i32s, permutation, resolve_axis, slice_box, strided_slice_box, AxisBox};
 use crate::tflite::{
     Activation, ConcatenationOptions, DType, FullyConnectedOptions, OpKind, Operator, Padding, Pool2dOptions,
@@ -277,6 +278,8 @@ fn activation_bounds(params: &StepParams) -> Option<(i32, i32)> {
 struct Compiler<'g, 'a> {
     graph: &'g Graph<'a>,
     offsets: Vec<Option<u64>>,
+    /// The bytes of each tensor a fused segment holds as a ring (its slice is the ring, not the whole tensor).
+    ring_bytes: Vec<Option<u64>>,
     precomputed: Vec<u8>,
 }
 
@@ -334,7 +337,8 @@ impl<'a> Compiler<'_, 'a> {
 
     fn arena(&self, op: usize, t: usize) -> Result<Slice, CompileError> {
         let offset = self.offsets[t].ok_or_else(|| Self::bad(op, format!("tensor {t} has no place in the plan")))?;
-        Ok(Slice { offset: offset as u32, len: self.tensor(t).byte_size as u32 })
+        let len = self.ring_bytes[t].unwrap_or(self.tensor(t).byte_size as u64);
+        Ok(Slice { offset: offset as u32, len: len as u32 })
     }
 
     /// An operand: the arena for planned tensors, the model bytes for constants.
@@ -1099,6 +1103,20 @@ impl<'a> Compiler<'_, 'a> {
         Ok((KernelId::QuantizeS8, StepParams::Quantize(p), one_operand(self.operand(op, Some(x))?)))
     }
 
+    /// The header step of fused segment `segment`: its input, its output and its member count.
+    fn segment_header(&self, segment: &FusedSegment) -> Result<Step, CompileError> {
+        let first = segment.ops[0].0 as usize;
+        let inputs = one_operand(Operand::Arena(self.arena(first, segment.input.0 as usize)?));
+        Ok(Step {
+            kernel: KernelId::RowStreamS8,
+            variant: Variant::Reference,
+            params: StepParams::Stream(StreamParams { members: segment.ops.len() as u32 }),
+            inputs,
+            output: self.arena(first, segment.output.0 as usize)?,
+            scratch: None,
+        })
+    }
+
     /// RESHAPE: a byte copy.
     fn reshape(&mut self, cx: &OpContext) -> Result<Compiled, CompileError> {
         Ok((KernelId::CopyS8, StepParams::NoParams, one_operand(self.operand(cx.op, Some(cx.need(0)?))?)))
@@ -1135,10 +1153,21 @@ pub fn compile_checked(
             BufferOrigin::Instance => {}
         }
     }
-    let mut compiler = Compiler { graph, offsets, precomputed: Vec::new() };
+    let mut ring_bytes = vec![None; graph.tensor_count()];
+    for ring in checked.lowering.segments.iter().flat_map(|s| &s.rings) {
+        ring_bytes[ring.tensor.0 as usize] = Some(ring.bytes);
+    }
+    let mut compiler = Compiler { graph, offsets, ring_bytes, precomputed: Vec::new() };
     let mut steps = Vec::with_capacity(schedule.len());
     for (&op, &variant) in schedule.iter().zip(&plan.kernels) {
-        for mut step in compiler.steps(op)? {
+        if let Some(segment) = checked.lowering.segments.iter().find(|s| s.ops[0] == op) {
+            steps.push(compiler.segment_header(segment)?);
+        }
+        let op_steps = compiler.steps(op)?;
+        if op_steps.len() != 1 && checked.lowering.segments.iter().any(|s| s.ops.contains(&op)) {
+            return Err(Compiler::bad(op.0 as usize, "a fused segment's operator must compile to one step"));
+        }
+        for mut step in op_steps {
             step.variant = variant.to_kernels();
             // The reference kernels use no arena scratch (TFLM's MEAN scratch is reserved in the plan, unused);
             // the optimized ones get the buffer the lowering sized for them.

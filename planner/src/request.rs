@@ -64,6 +64,11 @@ pub struct PlanRequest {
     /// the defaults of [`crate::limits`]).
     #[serde(skip_serializing_if = "Limits::is_default")]
     pub limits: Limits,
+    /// Row-streamed fused segments, each a chain of operator indices in execution order
+    /// ([`crate::segments`]): the chain runs row by row with its intermediate tensors held as rings of rows.
+    /// Omitted from the JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<Vec<u32>>,
 }
 
 impl Default for PlanRequest {
@@ -77,6 +82,7 @@ impl Default for PlanRequest {
             kernels: KernelVariant::Reference,
             op_kernels: BTreeMap::new(),
             limits: Limits::default(),
+            segments: Vec::new(),
         }
     }
 }

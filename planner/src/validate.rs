@@ -236,7 +236,7 @@ mod tests {
         use crate::problem::BufferId;
         // b0 read for the last time at step 1, b1 written at step 1 (lead 16), b2 alive at step 1 too.
         let p = problem(&[(64, 0..2), (64, 1..3), (16, 0..3)]);
-        let allow = [OverlapAllowance { input: BufferId(0), output: BufferId(1), lead_bytes: 16 }];
+        let allow = [OverlapAllowance { input: BufferId(0), output: BufferId(1), lead_bytes: 16, shared_steps: 1 }];
         // b1 at 0, b0 at 16: exactly the lead.
         assert_eq!(validate_offsets_allowing(&p, &allow, &[16, 0, 80], 96), Ok(()));
         // Without the allowance, the same offsets overlap.

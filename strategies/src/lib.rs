@@ -33,6 +33,7 @@ pub mod canonical;
 mod common;
 pub mod decompose;
 pub mod exact;
+pub mod fusion;
 pub mod greedy;
 pub mod hill_climb;
 #[cfg(any(feature = "microlp", feature = "highs", feature = "coin_cbc"))]
@@ -47,6 +48,7 @@ pub mod rng;
 pub use best_of::BestOf;
 pub use canonical::Canonical;
 pub use exact::ExactPacker;
+pub use fusion::{choose_segments, ChainChoice, Fused};
 pub use greedy::{GreedyPacker, Order, Placement};
 pub use hill_climb::HillClimb;
 #[cfg(any(feature = "microlp", feature = "highs", feature = "coin_cbc"))]

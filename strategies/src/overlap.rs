@@ -163,7 +163,7 @@ fn first_fit_allowing(
     let mut lead: BTreeMap<(usize, usize), u64> = BTreeMap::new();
     for a in allowances {
         let (i, o) = (a.input.0 as usize, a.output.0 as usize);
-        if problem.buffers[i].live.end == problem.buffers[o].live.start + 1 {
+        if a.lifetimes_match(problem) {
             let slot = lead.entry((o, i)).or_insert(a.lead_bytes);
             *slot = (*slot).min(a.lead_bytes);
         }

@@ -4,7 +4,7 @@
 use arenaplan_planner::{Packer, PackerStrategy, Strategy};
 
 use crate::greedy::{GreedyPacker, Order, Placement};
-use crate::{BestOf, Canonical, ExactPacker, HillClimb, MemoryOrder, Overlap};
+use crate::{BestOf, Canonical, ExactPacker, Fused, HillClimb, MemoryOrder, Overlap};
 
 /// Every packer, with default settings, in a stable order (the TFLM baseline first): `greedy-by-size`,
 /// `greedy-by-size-best-fit`, `greedy-by-breadth`, `greedy-by-start`, `greedy-by-conflicts`, `best-of`,
@@ -48,9 +48,10 @@ pub fn registry() -> Vec<Box<dyn Strategy>> {
 /// Strategies whose plans only arenaplan's interpreter runs, kept out of [`registry()`] (so `all` and `best`
 /// stay TFLM-expressible) but found by [`strategy_by_name`]: [`Overlap`] (`overlap`: outputs written over
 /// inputs where the kernels allow it) and [`MemoryOrder`] (`memory-order+exact`: the operator order of lowest
-/// peak, which TFLM, running operators in file order, cannot follow).
+/// peak, which TFLM, running operators in file order, cannot follow) and [`Fused`] (`fused`: chains of operators
+/// row-streamed as fused segments, which only this crate's interpreter runs).
 pub fn beyond_tflm() -> Vec<Box<dyn Strategy>> {
-    vec![Box::new(Overlap::default()), Box::new(MemoryOrder::default())]
+    vec![Box::new(Overlap::default()), Box::new(MemoryOrder::default()), Box::new(Fused)]
 }
 
 /// The strategy registered under `name` ([`registry()`], then [`beyond_tflm()`]).
