@@ -86,6 +86,21 @@ fn shape_of(step: &Step) -> String {
     }
 }
 
+/// The indices of the steps a run's observer sees: every step but the members of a fused segment, which run
+/// inside their header's step.
+pub fn observed_steps(steps: &[arenaplan::kernels::Step]) -> Vec<usize> {
+    let mut observed = Vec::with_capacity(steps.len());
+    let mut i = 0;
+    while let Some(step) = steps.get(i) {
+        observed.push(i);
+        i += 1 + match step.params {
+            arenaplan::kernels::StepParams::Stream(p) => p.members as usize,
+            _ => 0,
+        };
+    }
+    observed
+}
+
 /// Measure zoo network `name` on `machine` with `kernels`, planned by `strategy`.
 pub fn measure_network(
     name: &str,
@@ -119,19 +134,21 @@ pub fn measure_network(
     let host: Vec<Vec<u8>> =
         (0..program.outputs.len()).map(|j| arenaplan::kernels::output(&program, &arena, j).unwrap().to_vec()).collect();
     let tflm: Vec<Vec<u8>> = golden.outputs.iter().map(|o| o.iter().map(|&v| v as u8).collect()).collect();
+    let observed = observed_steps(&compiled.steps);
     anyhow::ensure!(
-        m.steps.len() == compiled.steps.len(),
-        "{name}: {} segments for {} steps",
+        m.steps.len() == observed.len(),
+        "{name}: {} segments for {} observed steps",
         m.steps.len(),
-        compiled.steps.len()
+        observed.len()
     );
 
-    let samples = compiled
-        .steps
+    // One sample per step that is one operator's kernel: a fused segment's header counts its members together,
+    // so it is no sample of any one kernel.
+    let samples = observed
         .iter()
         .zip(&m.steps)
-        .zip(&plan.schedule)
-        .map(|((step, seg), &op)| StepSample {
+        .filter_map(|(&i, seg)| Some((&compiled.steps[i], seg, compiled.step_ops[i]?)))
+        .map(|(step, seg, op)| StepSample {
             model: name.to_owned(),
             core: m.machine.core.clone(),
             kernels: if step.variant == arenaplan::kernels::Variant::Optimized {

@@ -148,6 +148,8 @@ fn produce(
 struct RowRing<'a> {
     cells: ArenaCells<'a>,
     full_len: usize,
+    /// Rows the ring holds (`cells.len()` over the row bytes; the tensor's height when held whole).
+    held_rows: usize,
 }
 
 impl RowRing<'_> {
@@ -171,6 +173,10 @@ impl ByteSource for RowRing<'_> {
     fn byte(&self, i: usize) -> u8 {
         self.cells.0[self.at(i)].get()
     }
+    #[inline(always)]
+    fn row_start(&self, y: usize, row_bytes: usize) -> usize {
+        (y % self.held_rows) * row_bytes
+    }
 }
 
 impl ByteSink for RowRing<'_> {
@@ -181,6 +187,10 @@ impl ByteSink for RowRing<'_> {
     #[inline(always)]
     fn set_byte(&mut self, i: usize, value: u8) {
         self.cells.0[self.at(i)].set(value);
+    }
+    #[inline(always)]
+    fn out_row_start(&self, y: usize, row_bytes: usize) -> usize {
+        (y % self.held_rows) * row_bytes
     }
 }
 
@@ -275,20 +285,21 @@ pub(crate) fn run_segment(program: &Program<'_>, arena: &mut [u8], index: usize)
     let (members, rows, streamed, held) = checked_segment(program, index)?;
     let n = members.len();
     let cells = ArenaCells::new(arena);
-    let view = |slice: Slice, full_len: usize| -> Result<RowRing<'_>, KernelError> {
+    let view = |slice: Slice, full_len: usize, row_bytes: usize| -> Result<RowRing<'_>, KernelError> {
         let cells = slice.range().and_then(|r| cells.window(r)).ok_or(KernelError::OutOfRange { step: index })?;
-        Ok(RowRing { cells, full_len })
+        let held_rows = cells.0.len().checked_div(row_bytes).unwrap_or(0).max(1);
+        Ok(RowRing { cells, full_len, held_rows })
     };
     let constant = |operand: Operand| blob(program, &[], operand, index);
     drive(&rows[..n], &held[..n], index, |j, y| {
         let step = &members[j];
         let m = &rows[j];
-        let mut out = view(step.output, m.out_rows * m.out_row_bytes)?;
+        let mut out = view(step.output, m.out_rows * m.out_row_bytes, m.out_row_bytes)?;
         let arena_input = |k: usize| -> Result<RowRing<'_>, KernelError> {
             let Operand::Arena(s) = step.inputs[k] else { return Err(KernelError::BadOperand { step: index }) };
             // The streamed input is the previous member's ring; any other arena input is held whole.
             let full = if k == streamed[j] { m.in_rows * m.in_row_bytes } else { s.len as usize };
-            view(s, full)
+            view(s, full, m.in_row_bytes)
         };
         match (step.kernel, &step.params) {
             (KernelId::Conv2dS8 | KernelId::DepthwiseConv2dS8, StepParams::Conv(p)) => {

@@ -186,7 +186,9 @@ impl CostModel {
         let mut estimate =
             CycleEstimate { cycles: 0, fitted_steps: 0, fallback_steps: 0, clamped_steps: 0, max_fit_error: 0.0 };
         let mut total = 0.0f64;
-        for (step, &op) in compiled.steps.iter().zip(&plan.schedule) {
+        for (step, &op) in compiled.steps.iter().zip(&compiled.step_ops) {
+            // A fused segment's header computes nothing: its members are estimated as their kernels.
+            let Some(op) = op else { continue };
             let variant =
                 if step.variant == Variant::Optimized { KernelVariant::Optimized } else { KernelVariant::Reference };
             let macs = graph.macs(OpId(op));

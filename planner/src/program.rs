@@ -52,6 +52,9 @@ pub enum CompileError {
 pub struct CompiledProgram {
     /// The steps.
     pub steps: Vec<Step>,
+    /// The operator each step computes (parallel to `steps`); `None` for a fused segment's header, which
+    /// computes nothing itself (its members follow it).
+    pub step_ops: Vec<Option<u32>>,
     /// The precomputed constants (little-endian `i32`s).
     pub precomputed: Vec<u8>,
     /// Model input slices in the arena.
@@ -1159,9 +1162,11 @@ pub fn compile_checked(
     }
     let mut compiler = Compiler { graph, offsets, ring_bytes, precomputed: Vec::new() };
     let mut steps = Vec::with_capacity(schedule.len());
+    let mut step_ops = Vec::with_capacity(schedule.len());
     for (&op, &variant) in schedule.iter().zip(&plan.kernels) {
         if let Some(segment) = checked.lowering.segments.iter().find(|s| s.ops[0] == op) {
             steps.push(compiler.segment_header(segment)?);
+            step_ops.push(None);
         }
         let op_steps = compiler.steps(op)?;
         if op_steps.len() != 1 && checked.lowering.segments.iter().any(|s| s.ops.contains(&op)) {
@@ -1175,6 +1180,7 @@ pub fn compile_checked(
                 step.scratch = scratch[op.0 as usize];
             }
             steps.push(step);
+            step_ops.push(Some(op.0));
         }
     }
     let model = graph.model();
@@ -1189,6 +1195,7 @@ pub fn compile_checked(
     let output_descriptors = descriptors(&model.outputs, &outputs)?;
     Ok(CompiledProgram {
         steps,
+        step_ops,
         precomputed: compiler.precomputed,
         inputs,
         outputs,

@@ -89,6 +89,7 @@ pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
                     "placement": p.placement,
                     "reference_ops": p.reference_ops,
                     "optimizable_ops": p.optimizable_ops,
+                    "fused_segments": p.fused_segments,
                     "fallback_steps": p.cycles.fallback_steps,
                     "clamped_steps": p.cycles.clamped_steps,
                     "chosen": chosen_index == Some(i),
@@ -110,7 +111,15 @@ pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
             seconds,
             args.core
         );
-        outln!("{:>2} {:>10} {:>14}  {:<9} {:<26} note", "", "arena B", "est. cycles", "placement", "kernels");
+        outln!(
+            "{:>2} {:>10} {:>14}  {:<9} {:>5} {:<26} note",
+            "",
+            "arena B",
+            "est. cycles",
+            "placement",
+            "fused",
+            "kernels"
+        );
         for (i, p) in front.iter().enumerate() {
             let mark = if chosen_index == Some(i) { "*" } else { "" };
             let kernels = match p.reference_ops {
@@ -126,10 +135,11 @@ pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
                 notes.push(format!("{} steps clamped", p.cycles.clamped_steps));
             }
             outln!(
-                "{mark:>2} {:>10} {:>14}  {:<9} {:<26} {}",
+                "{mark:>2} {:>10} {:>14}  {:<9} {:>5} {:<26} {}",
                 thousands(p.arena_bytes),
                 thousands(p.cycles.cycles),
                 p.placement,
+                p.fused_segments,
                 kernels,
                 notes.join(", ")
             );

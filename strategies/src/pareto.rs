@@ -6,13 +6,17 @@
 //!   fully connected): the optimized one is faster but brings scratch buffers (im2col) and declares no overlap
 //!   with its input; the reference one is slower, needs no scratch and may overlap its input;
 //! - the placement strategy: `exact` (every tensor disjoint from the tensors alive with it) or, where it is
-//!   registered, `overlap` (outputs written over inputs read for the last time, where the kernels allow it).
+//!   registered, `overlap` (outputs written over inputs read for the last time, where the kernels allow it);
+//! - row-streamed fused segments ([`crate::fusion`]): chains of operators run row by row with their
+//!   intermediate tensors in rings, on the reference kernels, placed by `overlap`.
 //!
 //! For each placement the search walks from all-optimized to all-reference: at each stage it switches to the
 //! reference kernel an optimized operator at a step where the placed buffers reach the top of the arena (an
 //! operator elsewhere cannot lower it), the one with the most live bytes there, and plans again. It stops when
 //! no optimized operator is left at such a step, or after [`Pareto::patience`] stages without a smaller
-//! arena; the all-reference plan is always added. Every stage is a real plan, checked and estimated by the
+//! arena; the all-reference plan is always added. Then the fused points: the chains that gain, by decreasing
+//! gain, fused 1, 2, 4, ... and all at a time with the other operators optimized, and all of them on the
+//! reference kernels. Every stage is a real plan, checked and estimated by the
 //! [`CostModel`]; the front keeps the points no other point beats on both RAM and cycles.
 //! Cycles are estimates from the cost table (see [`arenaplan_planner::cost`]); RAM is the arena.
 
@@ -26,7 +30,7 @@ use arenaplan_planner::{
     BufferOrigin, Graph, KernelVariant, Objective, OpId, Plan, PlanRequest, Strategy, StrategyError, TensorId,
 };
 
-use crate::{strategy_by_name, ExactPacker};
+use crate::{choose_segments, strategy_by_name, ExactPacker};
 
 /// One point of the front: a checked plan, its arena and its estimated cycles.
 #[derive(Debug, Clone)]
@@ -43,12 +47,18 @@ pub struct ParetoPoint {
     pub reference_ops: usize,
     /// How many operators have an optimized kernel.
     pub optimizable_ops: usize,
+    /// How many row-streamed fused segments the plan runs (their operators run the reference kernels).
+    pub fused_segments: usize,
 }
 
 impl ParetoPoint {
-    /// A short description: `overlap, 3/52 ops reference`.
+    /// A short description: `overlap, 3/52 ops reference`, or `overlap, 18 fused segments, 40/52 ops reference`.
     pub fn label(&self) -> String {
-        format!("{}, {}/{} ops reference", self.placement, self.reference_ops, self.optimizable_ops)
+        let fused = match self.fused_segments {
+            0 => String::new(),
+            n => format!("{n} fused segment{}, ", if n == 1 { "" } else { "s" }),
+        };
+        format!("{}, {fused}{}/{} ops reference", self.placement, self.reference_ops, self.optimizable_ops)
     }
 }
 
@@ -97,7 +107,7 @@ impl Pareto {
             let mut reference: BTreeMap<u32, KernelVariant> = BTreeMap::new();
             let (mut best_arena, mut stale) = (u64::MAX, 0);
             loop {
-                let point = self.point(graph, request, placement.as_ref(), &reference, optimizable.len())?;
+                let point = self.point(graph, request, placement.as_ref(), &reference, &[], &optimizable)?;
                 let next = peak_operator(graph, &point.plan, &optimizable, &reference);
                 if point.arena_bytes < best_arena {
                     (best_arena, stale) = (point.arena_bytes, 0);
@@ -115,10 +125,47 @@ impl Pareto {
             if reference.len() < optimizable.len() {
                 let all: BTreeMap<u32, KernelVariant> =
                     optimizable.iter().map(|op| (op.0, KernelVariant::Reference)).collect();
-                points.push(self.point(graph, request, placement.as_ref(), &all, optimizable.len())?);
+                points.push(self.point(graph, request, placement.as_ref(), &all, &[], &optimizable)?);
             }
         }
+        if let Some(placement) = self.placements.iter().find(|p| p.name() == "overlap") {
+            points.extend(self.fused_points(graph, request, placement.as_ref(), &optimizable)?);
+        }
         Ok(pareto_filter(points))
+    }
+
+    /// The points with row-streamed fused segments, placed by `placement`: the chains that gain, cut by
+    /// [`choose_segments`] and taken by decreasing gain, fused `1, 2, 4, ...` and all at a time with every
+    /// other operator optimized; then all of them with every operator on the reference kernels.
+    fn fused_points(
+        &self,
+        graph: &Graph<'_>,
+        request: &PlanRequest,
+        placement: &dyn Strategy,
+        optimizable: &[OpId],
+    ) -> Result<Vec<ParetoPoint>, ParetoError> {
+        let all_reference =
+            PlanRequest { kernels: KernelVariant::Reference, op_kernels: BTreeMap::new(), ..request.clone() };
+        let choices = choose_segments(graph, &graph.default_schedule(), &all_reference).map_err(StrategyError::from)?;
+        let gaining: Vec<Vec<Vec<u32>>> = choices
+            .into_iter()
+            .filter(|c| c.fused_peak < c.unfused_peak && !c.segments.is_empty())
+            .map(|c| c.segments)
+            .collect();
+        let mut points = Vec::new();
+        if gaining.is_empty() {
+            return Ok(points);
+        }
+        let mut take = 1;
+        while take <= gaining.len() {
+            let segments: Vec<Vec<u32>> = gaining[..take].iter().flatten().cloned().collect();
+            points.push(self.point(graph, request, placement, &BTreeMap::new(), &segments, optimizable)?);
+            take = if take == gaining.len() { take + 1 } else { (take * 2).min(gaining.len()) };
+        }
+        let segments: Vec<Vec<u32>> = gaining.into_iter().flatten().collect();
+        let all: BTreeMap<u32, KernelVariant> = optimizable.iter().map(|op| (op.0, KernelVariant::Reference)).collect();
+        points.push(self.point(graph, request, placement, &all, &segments, optimizable)?);
+        Ok(points)
     }
 
     /// Plan with `placement` for the request with every operator optimized but those in `reference`.
@@ -128,18 +175,31 @@ impl Pareto {
         request: &PlanRequest,
         placement: &dyn Strategy,
         reference: &BTreeMap<u32, KernelVariant>,
-        optimizable_ops: usize,
+        segments: &[Vec<u32>],
+        optimizable: &[OpId],
     ) -> Result<ParetoPoint, ParetoError> {
-        let request =
-            PlanRequest { kernels: KernelVariant::Optimized, op_kernels: reference.clone(), ..request.clone() };
+        let request = PlanRequest {
+            kernels: KernelVariant::Optimized,
+            op_kernels: reference.clone(),
+            segments: segments.to_vec(),
+            ..request.clone()
+        };
         let plan = placement.plan(graph, &request)?;
         let cycles = self.cost.estimate(graph, &plan)?;
+        // Operators with an optimized kernel that run the reference one (asked, or fused).
+        let reference_ops = plan
+            .schedule
+            .iter()
+            .zip(&plan.kernels)
+            .filter(|(op, k)| **k == KernelVariant::Reference && optimizable.contains(&OpId(**op)))
+            .count();
         Ok(ParetoPoint {
             arena_bytes: plan.arena_bytes,
             cycles,
             placement: placement.name(),
-            reference_ops: reference.len(),
-            optimizable_ops,
+            reference_ops,
+            optimizable_ops: optimizable.len(),
+            fused_segments: segments.len(),
             plan,
         })
     }

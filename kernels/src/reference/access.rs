@@ -14,6 +14,13 @@ pub trait ByteSource {
     fn byte_len(&self) -> usize;
     /// The byte at `i` (panics past the end, as slice indexing does; kernels check lengths first).
     fn byte(&self, i: usize) -> u8;
+    /// An index of the first byte of row `y` (rows of `row_bytes` bytes) that reads the same byte as
+    /// `y * row_bytes`: that, for a tensor held whole; a ring of rows returns the cheaper index of the row in
+    /// the ring.
+    #[inline(always)]
+    fn row_start(&self, y: usize, row_bytes: usize) -> usize {
+        y * row_bytes
+    }
 }
 
 /// Bytes a kernel writes by index.
@@ -22,6 +29,11 @@ pub trait ByteSink {
     fn byte_len(&self) -> usize;
     /// Write `value` at `i` (panics past the end, as slice indexing does; kernels check lengths first).
     fn set_byte(&mut self, i: usize, value: u8);
+    /// [`ByteSource::row_start`] for writes.
+    #[inline(always)]
+    fn out_row_start(&self, y: usize, row_bytes: usize) -> usize {
+        y * row_bytes
+    }
 }
 
 impl ByteSource for [u8] {

@@ -116,7 +116,7 @@ pub fn conv2d_s8_rows<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
                             if x < 0 || x >= in_w as isize {
                                 continue;
                             }
-                            let pixel = ((b * in_h + y as usize) * in_w + x as usize) * in_c;
+                            let pixel = input.row_start(b * in_h + y as usize, in_w * in_c) + x as usize * in_c;
                             if depthwise {
                                 let ic = oc / p.depth_multiplier as usize;
                                 let w = filter[(ky * k_w + kx) * out_c + oc] as i8 as i32;
@@ -135,7 +135,7 @@ pub fn conv2d_s8_rows<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
                     }
                     let scaled = multiply_by_quantized_multiplier(acc, le_i32(multipliers, oc), le_i32(shifts, oc));
                     output.set_byte(
-                        ((b * out_h + oy) * out_w + ox) * out_c + oc,
+                        output.out_row_start(b * out_h + oy, out_w * out_c) + ox * out_c + oc,
                         clamp_s8(scaled.wrapping_add(p.output_offset), p.act_min, p.act_max),
                     );
                 }

@@ -54,7 +54,7 @@ pub fn pool2d_s8_rows<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
                     let (mut sum, mut max, mut count) = (0i32, i32::MIN, 0i32);
                     for y in ys.clone() {
                         for x in xs.clone() {
-                            let v = input.byte(((b * in_h + y) * in_w + x) * ch + c) as i8 as i32;
+                            let v = input.byte(input.row_start(b * in_h + y, in_w * ch) + x * ch + c) as i8 as i32;
                             sum = sum.wrapping_add(v);
                             max = max.max(v);
                             count += 1;
@@ -69,7 +69,8 @@ pub fn pool2d_s8_rows<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
                     } else {
                         sum.wrapping_sub(count / 2) / count
                     };
-                    output.set_byte(((b * out_h + oy) * out_w + ox) * ch + c, clamp_s8(value, p.act_min, p.act_max));
+                    let at = output.out_row_start(b * out_h + oy, out_w * ch) + ox * ch + c;
+                    output.set_byte(at, clamp_s8(value, p.act_min, p.act_max));
                 }
             }
         }
