@@ -153,16 +153,16 @@ fn write_crate(dir: &Path, name: &str, module: &str, edition: &str) {
     std::fs::write(dir.join("src/lib.rs"), format!("#![no_std]\n{}\n{HOST_TESTS}", usage_example(module))).unwrap();
 }
 
-fn exported_module(name: &str, kernels: KernelVariant) -> String {
+fn exported_module(name: &str, kernels: KernelVariant, strategy: &str) -> String {
     let bytes = datasets::model_bytes(name).unwrap();
     let graph = Graph::from_bytes(&bytes).unwrap();
     let request = PlanRequest { kernels, ..PlanRequest::default() };
-    let plan = strategy_by_name("exact").unwrap().plan(&graph, &request).unwrap();
+    let plan = strategy_by_name(strategy).unwrap().plan(&graph, &request).unwrap();
     to_rust(&graph, &plan, name).unwrap()
 }
 
-fn check_export(name: &str, kernels: KernelVariant) {
-    let module = exported_module(name, kernels);
+fn check_export(name: &str, kernels: KernelVariant, strategy: &str) {
+    let module = exported_module(name, kernels, strategy);
     let code: Vec<&str> = module.lines().filter(|l| !l.trim_start().starts_with("//")).collect();
     assert!(!code.iter().any(|l| l.contains("static mut")), "the module needs no `static mut`");
     assert!(!code.iter().any(|l| l.contains("unsafe")), "the module needs no `unsafe`");
@@ -186,12 +186,19 @@ fn check_export(name: &str, kernels: KernelVariant) {
 
 #[test]
 fn exported_module_runs_bit_exact_on_the_host_and_builds_for_cortex_m() {
-    check_export("mobilenet_v1_025_96", KernelVariant::Reference);
+    check_export("mobilenet_v1_025_96", KernelVariant::Reference, "exact");
+}
+
+#[test]
+fn exported_module_with_fused_segments_runs_bit_exact_and_builds_for_cortex_m() {
+    let module = exported_module("mobilenet_v1_025_96", KernelVariant::Reference, "fused");
+    assert!(module.contains("RowStreamS8"), "the fused plan's module runs no segment");
+    check_export("mobilenet_v1_025_96", KernelVariant::Reference, "fused");
 }
 
 #[test]
 fn exported_module_with_optimized_kernels_runs_bit_exact_and_builds_for_cortex_m() {
-    check_export("ds_cnn_49x10", KernelVariant::Optimized);
+    check_export("ds_cnn_49x10", KernelVariant::Optimized, "exact");
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod common;
 use common::check_goldens;
 
 use arenaplan::datasets;
+use arenaplan::planner::export::{tflm, ExportError};
 use arenaplan::planner::segments::fusable_chains;
 use arenaplan::planner::{check_plan, lower, CheckError, Graph, LoweringError, Plan, PlanRequest};
 use arenaplan::strategies::strategy_by_name;
@@ -99,4 +100,19 @@ fn a_segment_that_cannot_stream_is_refused_by_name() {
     let mut plan = overlap_plan(&graph, &PlanRequest::default());
     plan.meta.request.segments = vec![vec![chain[0]]];
     assert!(matches!(check_plan(&graph, &plan), Err(CheckError::Lowering(_))));
+}
+
+#[test]
+fn the_tflm_export_refuses_a_fused_plan_by_name() {
+    let name = "mobilenet_v2_030_80_1000";
+    let bytes = datasets::model_bytes(name).unwrap();
+    let graph = Graph::from_bytes(&bytes).unwrap();
+    let plan = strategy_by_name("fused").unwrap().plan(&graph, &PlanRequest::default()).unwrap();
+    assert!(!plan.meta.request.segments.is_empty(), "the fused plan has no segment: the test proves nothing");
+    match tflm::to_tflm(&graph, &plan) {
+        Err(ExportError::Unsupported { format: "tflm", reason }) => {
+            assert!(reason.contains("row-streamed fused segments"), "{reason}")
+        }
+        other => panic!("expected the tflm export to refuse, got {:?}", other.map(|b| b.len())),
+    }
 }

@@ -61,6 +61,17 @@ const METADATA_BUFFER: usize = 1;
 /// offsets and sizes aligned to TFLM's 16 bytes.
 pub fn to_tflm(graph: &Graph<'_>, plan: &Plan) -> Result<Vec<u8>, ExportError> {
     let checked = crate::check::check_plan(graph, plan)?;
+    if !checked.lowering.segments.is_empty() {
+        return Err(ExportError::Unsupported {
+            format: "tflm",
+            reason: format!(
+                "the plan runs {} row-streamed fused segments (operators computed row by row with their \
+                 intermediate tensors in rings), which TFLM's interpreter and offline plan cannot express; export \
+                 it as Rust, C or JSON, or plan without segments for TFLM",
+                checked.lowering.segments.len()
+            ),
+        });
+    }
     if checked.uses_overlaps {
         return Err(ExportError::Unsupported {
             format: "tflm",
