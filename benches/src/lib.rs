@@ -3,6 +3,7 @@
 
 pub mod cortex_m;
 pub mod execution;
+pub mod fused;
 pub mod host;
 pub mod memory_behaviours;
 pub mod models;

@@ -28,6 +28,8 @@ pub struct FrontRow {
     pub reference_ops: usize,
     /// Operators with an optimized kernel.
     pub optimizable_ops: usize,
+    /// Row-streamed fused segments.
+    pub fused_segments: usize,
 }
 
 /// One network's front.
@@ -72,6 +74,7 @@ pub fn network_fronts(pictures: &Path) -> anyhow::Result<Vec<NetworkFront>> {
                     placement: p.placement.clone(),
                     reference_ops: p.reference_ops,
                     optimizable_ops: p.optimizable_ops,
+                    fused_segments: p.fused_segments,
                 })
                 .collect(),
             seconds,
@@ -99,8 +102,12 @@ pub fn render_markdown(rows: &[NetworkFront]) -> String {
                     n if n == p.optimizable_ops => "reference".to_owned(),
                     n => format!("{n}/{} ref", p.optimizable_ops),
                 };
+                let fused = match p.fused_segments {
+                    0 => String::new(),
+                    n => format!(", {n} fused"),
+                };
                 format!(
-                    "{} / {:.1} ({}, {kernels})",
+                    "{} / {:.1} ({}, {kernels}{fused})",
                     thousands(p.arena_bytes),
                     p.estimated_cycles as f64 / 1e6,
                     p.placement

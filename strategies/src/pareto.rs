@@ -15,8 +15,8 @@
 //! operator elsewhere cannot lower it), the one with the most live bytes there, and plans again. It stops when
 //! no optimized operator is left at such a step, or after [`Pareto::patience`] stages without a smaller
 //! arena; the all-reference plan is always added. Then the fused points: the chains that gain, by decreasing
-//! gain, fused 1, 2, 4, ... and all at a time with the other operators optimized, and all of them on the
-//! reference kernels. Every stage is a real plan, checked and estimated by the
+//! gain, fused one more at a time with the other operators optimized until the arena stops falling, and the
+//! best of those with every operator on the reference kernels. Every stage is a real plan, checked and estimated by the
 //! [`CostModel`]; the front keeps the points no other point beats on both RAM and cycles.
 //! Cycles are estimates from the cost table (see [`arenaplan_planner::cost`]); RAM is the arena.
 
@@ -135,8 +135,9 @@ impl Pareto {
     }
 
     /// The points with row-streamed fused segments, placed by `placement`: the chains that gain, cut by
-    /// [`choose_segments`] and taken by decreasing gain, fused `1, 2, 4, ...` and all at a time with every
-    /// other operator optimized; then all of them with every operator on the reference kernels.
+    /// [`choose_segments`] and taken by decreasing gain, one more at a time with every other operator
+    /// optimized, until one more no longer lowers the arena; then the best of those with every operator on the
+    /// reference kernels.
     fn fused_points(
         &self,
         graph: &Graph<'_>,
@@ -156,13 +157,20 @@ impl Pareto {
         if gaining.is_empty() {
             return Ok(points);
         }
-        let mut take = 1;
-        while take <= gaining.len() {
+        // Chains by decreasing gain until one more no longer lowers the arena (its members would only run slower).
+        let (mut best_arena, mut best_take) = (u64::MAX, 0);
+        for take in 1..=gaining.len() {
             let segments: Vec<Vec<u32>> = gaining[..take].iter().flatten().cloned().collect();
-            points.push(self.point(graph, request, placement, &BTreeMap::new(), &segments, optimizable)?);
-            take = if take == gaining.len() { take + 1 } else { (take * 2).min(gaining.len()) };
+            let point = self.point(graph, request, placement, &BTreeMap::new(), &segments, optimizable)?;
+            let smaller = point.arena_bytes < best_arena;
+            points.push(point);
+            if !smaller {
+                break;
+            }
+            (best_arena, best_take) = (points[points.len() - 1].arena_bytes, take);
         }
-        let segments: Vec<Vec<u32>> = gaining.into_iter().flatten().collect();
+        // The same segments with every other operator on the reference kernels too (no scratch, more overlaps).
+        let segments: Vec<Vec<u32>> = gaining[..best_take].iter().flatten().cloned().collect();
         let all: BTreeMap<u32, KernelVariant> = optimizable.iter().map(|op| (op.0, KernelVariant::Reference)).collect();
         points.push(self.point(graph, request, placement, &all, &segments, optimizable)?);
         Ok(points)

@@ -2,7 +2,9 @@
 //! README's generated sections from them. Run it with `cargo run --release -p arenaplan-benches --bin report`.
 //!
 //! `REPORT_SECTIONS` (comma-separated among `models`, `execution`, `cortex-m`, `strategies`,
-//! `hard-instances`, `cost-table` (fitted again from the last Cortex-M counts), `pareto`, `memory-behaviours`;
+//! `hard-instances`, `cost-table` (fitted again from the last Cortex-M counts), `pareto`, `memory-behaviours`,
+//! `fused` (row-streamed segments against layer by layer, on the host and on the emulated Cortex-M4 unless
+//! `REPORT_MACHINES` is empty);
 //! default all) picks
 //! the sections to measure again; each section rewrites its README tables as soon as it is done.
 //! `REPORT_MACHINES` (comma-separated, default all three emulated boards; empty to skip) picks the emulated
@@ -11,7 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use arenaplan_benches::{cortex_m, execution, host, memory_behaviours, models, pareto, readme, strategies};
+use arenaplan_benches::{cortex_m, execution, fused, host, memory_behaviours, models, pareto, readme, strategies};
 use arenaplan_planner::{KernelVariant, PackLimits};
 
 fn repo_root() -> PathBuf {
@@ -157,6 +159,13 @@ fn main() -> anyhow::Result<()> {
         let fronts = pareto::network_fronts(&results.join("pareto"))?;
         write_json(&results.join("pareto.json"), &fronts)?;
         update_readme(&readme_path, "pareto", &pareto::render_markdown(&fronts))?;
+    }
+
+    if wanted("fused") {
+        eprintln!("report: fused segments against layer by layer ...");
+        let rows = fused::fused_rows(machines.iter().any(|m| m == fused::BOARD))?;
+        write_json(&results.join("fused.json"), &rows)?;
+        update_readme(&readme_path, "fused", &fused::render_markdown(&rows))?;
     }
 
     eprintln!("report: wrote results/ and README.md");
