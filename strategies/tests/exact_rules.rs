@@ -1,6 +1,7 @@
 //! Every combination of the exact search's pruning rules against a brute-force oracle on small random problems
-//! (at most 6 buffers) and on tiny perfect packings (zero slack, where the time sweep runs): at the optimum the
-//! decision finds a packing, one unit below it proves that none exists, and minimising proves the optimum.
+//! (at most 6 buffers) and on tiny perfect packings and a pinwheel (zero slack, where the time sweep and the
+//! guillotine search run): at the optimum the decision finds a packing, one unit below it proves that none
+//! exists, and minimising proves the optimum.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -116,7 +117,18 @@ fn packer(rules: Rules) -> ExactPacker {
     p
 }
 
-fn check(problem: &BufferProblem, optimum: u64, rules: Rules, zero_slack: bool, what: &str) {
+/// What a problem is, for the searches that run on zero-slack parts only.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slack {
+    /// Not known to have zero slack at its optimum.
+    Some,
+    /// Zero slack at the optimum, with a guillotine packing there (a perfect packing).
+    Guillotine,
+    /// Zero slack at the optimum, and no guillotine packing (the pinwheel).
+    NonGuillotine,
+}
+
+fn check(problem: &BufferProblem, optimum: u64, rules: Rules, slack: Slack, what: &str) {
     let limits = PackLimits { time_limit: Duration::from_secs(20), seed: 3 };
     let p = packer(rules);
     let what = format!("{what} rules={}", rules.describe());
@@ -125,9 +137,15 @@ fn check(problem: &BufferProblem, optimum: u64, rules: Rules, zero_slack: bool, 
     assert_eq!(arena, optimum, "{what}: minimising");
     assert_eq!(packing.status, Status::Optimal, "{what}");
     let stats = p.last_stats().expect("statistics of the run");
-    if rules.sweep && zero_slack && Stacked.offsets_arena(problem) > optimum {
-        // Zero slack at the optimum, and the warm start is not optimal: the time sweep ran.
-        assert!(stats.sweep_nodes > 0, "{what}: the time sweep did not run");
+    if slack != Slack::Some && Stacked.offsets_arena(problem) > optimum {
+        // Zero slack at the optimum, and the warm start is not optimal: the guillotine search ran first, and the
+        // time sweep ran unless the guillotine search had found a packing.
+        if rules.guillotine {
+            assert!(stats.guillotine_nodes > 0, "{what}: the guillotine search did not run");
+        }
+        if rules.sweep && (!rules.guillotine || slack == Slack::NonGuillotine) {
+            assert!(stats.sweep_nodes > 0, "{what}: the time sweep did not run");
+        }
     }
     // At the optimum: a packing within it.
     let (_, arena) = pack_checked(&p, &problem.clone().with_capacity(optimum), &limits)
@@ -151,25 +169,38 @@ fn every_rule_combination_agrees_with_brute_force_on_random_problems() {
     let optima: Vec<u64> = problems.iter().map(brute_force).collect();
     for rules in Rules::every_combination() {
         for (k, (problem, &optimum)) in problems.iter().zip(&optima).enumerate() {
-            check(problem, optimum, rules, false, &format!("random problem {k}"));
+            check(problem, optimum, rules, Slack::Some, &format!("random problem {k}"));
         }
     }
 }
 
 #[test]
 fn every_rule_combination_solves_tiny_perfect_packings() {
-    let cases: Vec<(BufferProblem, u64)> = (2..=6)
+    let mut cases: Vec<(BufferProblem, u64, Slack)> = (2..=6)
         .map(|n| {
             let pp = perfect_packing(n, 40 + n as u64);
-            (pp.problem, pp.optimum_bytes)
+            (pp.problem, pp.optimum_bytes, Slack::Guillotine)
         })
         .collect();
-    for (problem, optimum) in &cases {
+    // A pinwheel: zero slack, but no guillotine packing (no time and no offset cuts through), so the guillotine
+    // search fails and the others must find it.
+    cases.push((
+        BufferProblem::new(vec![
+            Buffer::instance("a", 16, 16, 0..2000),
+            Buffer::instance("b", 32, 16, 2000..3000),
+            Buffer::instance("c", 16, 16, 1000..3000),
+            Buffer::instance("d", 32, 16, 0..1000),
+            Buffer::instance("e", 16, 16, 1000..2000),
+        ]),
+        48,
+        Slack::NonGuillotine,
+    ));
+    for (problem, optimum, _) in &cases {
         assert_eq!(brute_force(problem), *optimum, "the oracle itself");
     }
     for rules in Rules::every_combination() {
-        for (k, (problem, optimum)) in cases.iter().enumerate() {
-            check(problem, *optimum, rules, true, &format!("perfect packing {k}"));
+        for (k, (problem, optimum, slack)) in cases.iter().enumerate() {
+            check(problem, *optimum, rules, *slack, &format!("zero-slack case {k}"));
         }
     }
 }

@@ -17,8 +17,11 @@
 //! ([`search::Search::with_points`]: where a section has no slack left, its lowest free point must be covered,
 //! which makes zero-slack instances a tiling search), the wells rule ([`Rules::wells`]: every tight section must
 //! stay fillable by buffers that fit inside the well of floors around it, and every tight plateau between higher
-//! floors must be spanned exactly by disjoint lifetimes), symmetry breaking between identical buffers, and the
-//! time sweep for zero-slack parts ([`sweep`], off by default). At the time limit it returns the best packing found
+//! floors must be spanned exactly by disjoint lifetimes), symmetry breaking between identical buffers, the
+//! guillotine search that every decision on a zero-slack part tries first ([`guillotine`], [`Rules::guillotine`]:
+//! it looks for stacks of buffer sets whose bytes are constant over time, recursively, within a node budget of
+//! [`GUILLOTINE_NODES_PER_BUFFER`] per buffer; it finds packings but never proves that none exists), and the time
+//! sweep for zero-slack parts ([`sweep`], off by default). At the time limit it returns the best packing found
 //! (polished by hill climbing in the last tenth of the time) with the bound proven so far ([`Status::Feasible`],
 //! `lower_bound_bytes` = that bound).
 
@@ -37,12 +40,18 @@ use crate::decompose::{partitions, solve_by_parts, subproblem, PartResult};
 use crate::hill_climb::hill_climb;
 use crate::rng::SplitMix64;
 
+pub mod guillotine;
 pub mod search;
 pub mod sweep;
 
+use guillotine::Guillotine;
 pub use search::Rules;
 use search::{Instance, Outcome, PointRule, Search};
 use sweep::{zero_slack, Sweep};
+
+/// Guillotine nodes allowed per buffer of a zero-slack part, before the search (a guillotine node takes some tens
+/// of nanoseconds: at most about 0.3 ms per buffer).
+pub const GUILLOTINE_NODES_PER_BUFFER: u64 = 8192;
 
 /// A static order of the buffers: which buffer is tried first among those with the same lowest offset. Each
 /// letter is a key, in decreasing order, as in MiniMalloc's preorderings; ties by index.
@@ -90,6 +99,8 @@ pub struct ExactStats {
     pub nodes: u64,
     /// Of which in the time sweep.
     pub sweep_nodes: u64,
+    /// Of which in the guillotine search (much cheaper nodes: one buffer put on one side of a cut).
+    pub guillotine_nodes: u64,
     /// Decisions ("does it fit in C?") asked.
     pub decisions: u64,
     /// Decisions answered by a proof that nothing fits.
@@ -157,6 +168,11 @@ impl Run<'_> {
             self.stats.sweep_nodes += nodes;
         }
         self.maybe_report(false);
+    }
+
+    fn count_guillotine(&mut self, nodes: u64) {
+        self.stats.guillotine_nodes += nodes;
+        self.count(nodes, false);
     }
 
     fn maybe_report(&mut self, last: bool) {
@@ -228,7 +244,8 @@ impl Default for ExactPacker {
 
 impl ExactPacker {
     /// MiniMalloc's own search: its three orders, its rules only (inference, section bounds, dominance, dynamic
-    /// decomposition, restarts; no point rules, wells, symmetry breaking, time sweep or reversal).
+    /// decomposition, restarts; no point rules, wells, symmetry breaking, guillotine search, time sweep or
+    /// reversal).
     pub fn minimalloc() -> Self {
         ExactPacker {
             configs: Preorder::ALL.iter().map(|&p| (p, PointRule::Off)).collect(),
@@ -312,6 +329,9 @@ impl ExactPacker {
 
     /// The answer of one decision "does `part` fit in `capacity`?".
     ///
+    /// On a part with zero slack at `capacity`, the guillotine search runs first (when [`Rules::guillotine`] is on),
+    /// within [`GUILLOTINE_NODES_PER_BUFFER`] nodes per buffer; the searches below run only if it found nothing.
+    ///
     /// With restarts: rounds with node limits that double (from twice the buffer count); each round runs the
     /// time sweep (when the part has zero slack at `capacity`), every configuration's static order, then as
     /// many seeded random orders, so that the heavy-tailed search gets diverse restarts. Without: the time sweep
@@ -328,7 +348,17 @@ impl ExactPacker {
         run.stats.decisions += 1;
         let rules = self.rules;
         let inst = &insts[0];
-        let sweep = rules.sweep && zero_slack(inst, capacity);
+        let zero = zero_slack(inst, capacity);
+        let sweep = rules.sweep && zero;
+        if rules.guillotine && zero {
+            let limit = GUILLOTINE_NODES_PER_BUFFER.saturating_mul(inst.len() as u64);
+            let (outcome, nodes) = Guillotine::new(inst, capacity, limit, deadline).run();
+            run.count_guillotine(nodes);
+            match outcome {
+                Outcome::Found(_) | Outcome::Deadline => return outcome,
+                Outcome::Infeasible | Outcome::NodeLimit => {} // No guillotine packing (found): search.
+            }
+        }
         let outcome = if !rules.restarts {
             let (outcome, nodes) = if sweep {
                 Sweep::new(inst, capacity, rules, u64::MAX, deadline, 0).run()

@@ -194,8 +194,8 @@ pub enum PointRule {
 }
 
 /// The pruning rules of the search, each on/off so it can be ablated. Turning any rule off keeps the search
-/// complete and sound (it only visits more nodes); the test `strategies/tests/exact.rs` checks every combination
-/// against brute force.
+/// complete and sound (it only visits more nodes); the test `strategies/tests/exact_rules.rs` checks every
+/// combination against brute force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rules {
     /// Spatial inference: when a placement pushes the lowest offset of a buffer alive with it so high that the
@@ -223,6 +223,9 @@ pub struct Rules {
     pub wells: bool,
     /// The time sweep for parts with zero slack at the capacity ([`super::sweep`]).
     pub sweep: bool,
+    /// The guillotine search first for parts with zero slack at the capacity ([`super::guillotine`]: stacks of
+    /// sets whose bytes are constant over time, split recursively; it finds packings, never proves there is none).
+    pub guillotine: bool,
     /// In the time sweep, every hole must be the sum of some subset of the buffers left to place there.
     pub hole_sums: bool,
     /// Time reversal: the restarts also search the part mirrored in time (the same problem, whose lowest-leftmost
@@ -244,6 +247,7 @@ impl Rules {
         points: true,
         wells: true,
         sweep: true,
+        guillotine: true,
         hole_sums: true,
         reversal: true,
         restarts: true,
@@ -264,13 +268,14 @@ impl Rules {
         points: false,
         wells: false,
         sweep: false,
+        guillotine: false,
         hole_sums: false,
         reversal: false,
         restarts: false,
     };
 
     /// The names of the rules, in the order of [`Rules::get`] and [`Rules::set`].
-    pub const NAMES: [&'static str; 11] = [
+    pub const NAMES: [&'static str; 12] = [
         "inference",
         "section_bounds",
         "dominance",
@@ -279,6 +284,7 @@ impl Rules {
         "points",
         "wells",
         "sweep",
+        "guillotine",
         "hole_sums",
         "reversal",
         "restarts",
@@ -295,6 +301,7 @@ impl Rules {
             self.points,
             self.wells,
             self.sweep,
+            self.guillotine,
             self.hole_sums,
             self.reversal,
             self.restarts,
@@ -312,8 +319,9 @@ impl Rules {
             5 => &mut self.points,
             6 => &mut self.wells,
             7 => &mut self.sweep,
-            8 => &mut self.hole_sums,
-            9 => &mut self.reversal,
+            8 => &mut self.guillotine,
+            9 => &mut self.hole_sums,
+            10 => &mut self.reversal,
             _ => &mut self.restarts,
         };
         *field = on;
@@ -325,7 +333,7 @@ impl Rules {
         Rules::NAMES.iter().position(|&n| n == name).map(|k| self.set(k, on))
     }
 
-    /// All `2^11` combinations of the rules.
+    /// All `2^12` combinations of the rules.
     pub fn every_combination() -> Vec<Rules> {
         (0..1u32 << Rules::NAMES.len())
             .map(|bits| (0..Rules::NAMES.len()).fold(Rules::NONE, |r, k| r.set(k, bits >> k & 1 == 1)))
