@@ -1,5 +1,5 @@
 //! Row-streamed fused segments end to end: every zoo network planned with its fusable chains fused
-//! (`planner::segments::fusable_chains`) runs bit-exact against TFLM's goldens, and needs less arena than
+//! (`planner::segments::greedy_segments`) runs bit-exact against TFLM's goldens, and needs less arena than
 //! without fusing wherever a chain holds a tensor the peak needs; bad segment requests are refused by name.
 
 mod common;
@@ -7,7 +7,7 @@ use common::check_goldens;
 
 use arenaplan::datasets;
 use arenaplan::planner::export::{tflm, ExportError};
-use arenaplan::planner::segments::fusable_chains;
+use arenaplan::planner::segments::greedy_segments;
 use arenaplan::planner::{check_plan, lower, CheckError, Graph, LoweringError, Plan, PlanRequest};
 use arenaplan::strategies::strategy_by_name;
 
@@ -23,7 +23,7 @@ fn every_zoo_model_with_its_chains_fused_matches_tflm() {
     for name in datasets::model_names() {
         let bytes = datasets::model_bytes(&name).unwrap();
         let graph = Graph::from_bytes(&bytes).unwrap();
-        let chains = fusable_chains(&graph, &graph.default_schedule());
+        let chains = greedy_segments(&graph, &graph.default_schedule());
         if chains.is_empty() {
             continue;
         }
@@ -83,7 +83,7 @@ fn a_segment_that_cannot_stream_is_refused_by_name() {
     let bytes = datasets::model_bytes(name).unwrap();
     let graph = Graph::from_bytes(&bytes).unwrap();
     let schedule = graph.default_schedule();
-    let chain = fusable_chains(&graph, &schedule).into_iter().next().expect("a chain");
+    let chain = greedy_segments(&graph, &schedule).into_iter().next().expect("a segment");
     // Out of order, a lone operator, and an operator in two segments.
     for segments in [
         vec![chain.iter().rev().copied().collect::<Vec<u32>>()],

@@ -209,45 +209,46 @@ pub fn output_lead_bytes(step: &Step, input: usize) -> Option<u64> {
 /// The lead `d` of a row-streamed segment's output (its last member's output) over the segment's input (the
 /// first member's input 0), for the members `members` (the steps after the header): the segment is correct
 /// with `output.start + d <= input.start`. `None` when the members do not form a segment
-/// ([`crate::stream::member_rows`]).
+/// ([`crate::stream::segment_rows`]).
 ///
-/// Follows the segment's one order ([`crate::stream::drive`]): the segment input is read by the first member
-/// (the rows of each window) and by any ADD member whose other input is that same tensor (a residual, row `y`
-/// while row `y` of the ADD is computed). Each output row is written whole after the reads its row pulled and
-/// before any later read, except that an ADD as the last member reads its residual row chunk by chunk, each
-/// chunk before writing it (in place at equal row bytes). `d` is the least lead under which no write lands on
-/// an input byte read later.
+/// Follows the segment's one order ([`crate::stream::drive`]): every member that reads the segment's input
+/// (through a window, or row `y` for an ADD) reads it while computing its row. Reads made while pulling the
+/// rows an output row needs come before that row is written; the last member's own reads are counted after
+/// its row is written, except that an ADD as the last member reads each chunk before writing it (in place at
+/// equal row bytes). `d` is the least lead under which no write lands on an input byte read later.
 pub fn stream_lead_bytes(members: &[Step]) -> Option<u64> {
     use crate::program::MAX_STREAM_MEMBERS;
-    use crate::stream::{drive, member_rows, streamed_input, MemberRows};
+    use crate::stream::{drive, segment_rows, Source};
     let n = members.len();
     if !(2..=MAX_STREAM_MEMBERS).contains(&n) {
         return None;
     }
-    let mut rows = [MemberRows::default(); MAX_STREAM_MEMBERS];
-    let mut residual = [false; MAX_STREAM_MEMBERS];
+    let rows = segment_rows(members)?;
     let segment_input = members[0].inputs[0];
-    for (j, step) in members.iter().enumerate() {
-        rows[j] = member_rows(step)?;
-        let streamed = streamed_input(members, j)?;
-        residual[j] = j > 0 && step.kernel == KernelId::AddS8 && step.inputs[1 - streamed] == segment_input;
-    }
     let held: [usize; MAX_STREAM_MEMBERS] = core::array::from_fn(|j| rows[j].out_rows);
     // `written`: one past the last output byte written so far; `lead`: the least lead so far.
     let (mut written, mut lead) = (0u64, 0u64);
-    let read = |low: u64, written: u64, lead: &mut u64| *lead = (*lead).max(written.saturating_sub(low));
     let last = rows[n - 1];
+    let last_in_place = members[n - 1].kernel == KernelId::AddS8;
     drive(&rows[..n], &held[..n], 0, |j, y| {
-        let m = &rows[j];
-        if j == 0 && m.first_needed(y) < m.needed_end(y) {
-            read((m.first_needed(y) * m.in_row_bytes) as u64, written, &mut lead);
+        let mut lows = [None; crate::stream::MEMBER_INPUTS];
+        for (k, input) in rows[j].inputs.iter().enumerate() {
+            let Some(input) = input else { continue };
+            let reads_segment_input = input.source == Source::Whole && members[j].inputs[k] == segment_input;
+            if reads_segment_input && input.first_needed(y) < input.needed_end(y) {
+                lows[k] = Some((input.first_needed(y) * input.row_bytes) as u64);
+            }
         }
-        let row_start = (y * m.out_row_bytes) as u64;
-        if residual[j] {
-            read(row_start, written, &mut lead);
+        let row_end = ((y + 1) * last.out_row_bytes) as u64;
+        let before_write = j + 1 < n || last_in_place;
+        if !before_write {
+            written = row_end;
         }
-        if j == n - 1 {
-            written = ((y + 1) * last.out_row_bytes) as u64;
+        for low in lows.into_iter().flatten() {
+            lead = lead.max(written.saturating_sub(low));
+        }
+        if j + 1 == n {
+            written = row_end;
         }
         Ok(())
     })

@@ -1,20 +1,22 @@
-//! Row-streamed fused segments: a chain of steps run row by row, each intermediate tensor held as a ring
-//! buffer of the few rows its consumer still needs, so a block such as 1x1 expand -> 3x3 depthwise -> 1x1
-//! project (+ residual ADD) never holds its wide intermediate tensors whole.
+//! Row-streamed fused segments: a few steps run row by row, each intermediate tensor held as a ring buffer of
+//! the rows its consumers still need, so a block such as 1x1 expand -> 3x3 depthwise -> 1x1 project (+ the
+//! residual ADD), or a residual block with its 1x1 shortcut, never holds its intermediate tensors whole.
 //!
 //! A segment is a [`KernelId::RowStreamS8`] header followed by its member steps. The members are ordinary
-//! steps with two differences: each member after the first reads the previous member's output (its *streamed*
-//! input), and the output slice of every member but the last is a ring of `k` rows (`k` = the slice's length
-//! over the output's row bytes; row `y` lives in ring row `y mod k`). Members are the reference CONV_2D,
-//! DEPTHWISE_CONV_2D, AVERAGE_POOL_2D and MAX_POOL_2D and ADD of equal shapes (its other input, such as a
-//! residual, held whole), batch 1.
+//! steps; each arena input of a member is either the output of an earlier member (held as a *ring*: the output
+//! slice of every member but the last is `k` rows long, `k` = the slice's length over the output's row bytes,
+//! and row `y` lives in ring row `y mod k`) or a tensor held whole (the segment's input, which is the first
+//! member's input 0, or any other tensor alive around the segment). Only the last member's output is whole.
+//! Members are the reference CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D and ADD of equal shapes,
+//! batch 1.
 //!
 //! [`drive`] fixes the order: the last member's rows are computed in order, and before a member computes row
-//! `y` it pulls, in order, the rows of the previous member that row's window needs. Every row of every member
-//! is computed at most once (no extra MACs), with the same per-element loop as a whole run
-//! ([`conv2d_s8_rows`](crate::reference::conv2d_s8::conv2d_s8_rows)), so the outputs are bit-identical. A ring
-//! too small for the window it must hold is refused, never read stale. The segment's output may overlap its
-//! input by the lead [`crate::memory::stream_lead_bytes`] declares (derived from this same order).
+//! `y` it pulls, in order, the rows of the earlier members its windows need. Every row of every member is
+//! computed at most once (no extra MACs), with the same per-element loop as a whole run
+//! ([`conv2d_s8_rows`](crate::reference::conv2d_s8::conv2d_s8_rows)), so the outputs are bit-identical.
+//! [`ring_rows`] sizes each ring by following that order; a ring too small for a window it must hold is
+//! refused, never read stale. The segment's output may overlap its input by the lead
+//! [`crate::memory::stream_lead_bytes`] declares (derived from the same order).
 
 use crate::interpreter::blob;
 use crate::program::{AddParams, KernelId, Operand, Program, Slice, Step, StepParams, Variant, MAX_STREAM_MEMBERS};
@@ -23,75 +25,124 @@ use crate::reference::aliased::{binary_chunked_range, flat};
 use crate::reference::{conv2d_s8, elementwise_s8, pool2d_s8};
 use crate::KernelError;
 
-/// The row geometry of one member: how its output rows depend on the rows of its streamed input.
+/// Arena inputs a member reads at most (ADD reads two).
+pub const MEMBER_INPUTS: usize = 2;
+
+/// Where a member's arena input comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct MemberRows {
-    /// Output rows.
-    pub out_rows: usize,
-    /// Bytes of one output row (width x channels).
-    pub out_row_bytes: usize,
-    /// Rows of the streamed input.
-    pub in_rows: usize,
-    /// Bytes of one streamed-input row.
-    pub in_row_bytes: usize,
+pub enum Source {
+    /// A tensor held whole (the segment's input, or another tensor alive around the segment).
+    #[default]
+    Whole,
+    /// The ring of an earlier member's output.
+    Member(usize),
+}
+
+/// How one output row of a member depends on the rows of one of its arena inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InputRows {
+    /// Rows of the input.
+    pub rows: usize,
+    /// Bytes of one input row (width x channels).
+    pub row_bytes: usize,
     /// Vertical stride.
     pub stride: usize,
     /// Padding above.
     pub pad: usize,
     /// Input rows one output row's window spans: `(filter height - 1) x dilation + 1`.
     pub span: usize,
+    /// Where the input comes from.
+    pub source: Source,
 }
 
-impl MemberRows {
-    /// The first streamed-input row that output row `y` reads.
+impl InputRows {
+    /// The first input row that output row `y` reads.
     pub fn first_needed(&self, y: usize) -> usize {
         (y * self.stride).saturating_sub(self.pad)
     }
 
-    /// One past the last streamed-input row that output row `y` reads (clipped to the image).
+    /// One past the last input row that output row `y` reads (clipped to the image).
     pub fn needed_end(&self, y: usize) -> usize {
-        (y * self.stride + self.span).saturating_sub(self.pad).min(self.in_rows)
+        (y * self.stride + self.span).saturating_sub(self.pad).min(self.rows)
     }
 }
 
-/// The row geometry of `step` as a segment member, or `None` when the step cannot be one (another kernel, the
-/// optimized variant of a convolution, a batch other than 1, zero strides or dilations, an ADD whose shapes
-/// differ).
+/// The row geometry of one member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MemberRows {
+    /// Output rows.
+    pub out_rows: usize,
+    /// Bytes of one output row (width x channels).
+    pub out_row_bytes: usize,
+    /// Its arena inputs (`inputs[k]` for step input `k`), `None` past the last.
+    pub inputs: [Option<InputRows>; MEMBER_INPUTS],
+}
+
+/// The row geometry of `step` as a segment member, every input [`Source::Whole`] (see [`segment_rows`]), or
+/// `None` when the step cannot be one (another kernel, the optimized variant of a convolution, a batch other
+/// than 1, zero strides or dilations, an ADD whose shapes differ).
 pub fn member_rows(step: &Step) -> Option<MemberRows> {
-    let rows = |input: [u32; 4], output: [u32; 4], stride: u32, pad: u32, span: u32| {
-        (input[0] == 1 && output[0] == 1 && stride > 0 && span > 0).then_some(MemberRows {
+    let window = |input: [u32; 4], stride: u32, pad: u32, span: u32| InputRows {
+        rows: input[1] as usize,
+        row_bytes: input[2] as usize * input[3] as usize,
+        stride: stride as usize,
+        pad: pad as usize,
+        span: span as usize,
+        source: Source::Whole,
+    };
+    let member = |input: [u32; 4], output: [u32; 4], inputs: [Option<InputRows>; MEMBER_INPUTS]| {
+        (input[0] == 1 && output[0] == 1).then_some(MemberRows {
             out_rows: output[1] as usize,
             out_row_bytes: output[2] as usize * output[3] as usize,
-            in_rows: input[1] as usize,
-            in_row_bytes: input[2] as usize * input[3] as usize,
-            stride: stride as usize,
-            pad: pad as usize,
-            span: span as usize,
+            inputs,
         })
     };
     match (step.kernel, &step.params) {
         (KernelId::Conv2dS8 | KernelId::DepthwiseConv2dS8, StepParams::Conv(p))
             if step.variant == Variant::Reference =>
         {
-            if p.dilation_h == 0 || p.filter_h == 0 {
+            if p.dilation_h == 0 || p.filter_h == 0 || p.stride_h == 0 {
                 return None;
             }
-            rows(p.input, p.output, p.stride_h, p.pad_h, (p.filter_h - 1) * p.dilation_h + 1)
+            let input = window(p.input, p.stride_h, p.pad_h, (p.filter_h - 1) * p.dilation_h + 1);
+            member(p.input, p.output, [Some(input), None])
         }
-        (KernelId::AvgPool2dS8 | KernelId::MaxPool2dS8, StepParams::Pool(p)) if p.filter_h > 0 => {
-            rows(p.input, p.output, p.stride_h, p.pad_h, p.filter_h)
+        (KernelId::AvgPool2dS8 | KernelId::MaxPool2dS8, StepParams::Pool(p)) if p.filter_h > 0 && p.stride_h > 0 => {
+            member(p.input, p.output, [Some(window(p.input, p.stride_h, p.pad_h, p.filter_h)), None])
         }
         (KernelId::AddS8, StepParams::Add(p)) if p.input1 == p.output && p.input2 == p.output => {
-            rows(p.output, p.output, 1, 0, 1)
+            let row = window(p.output, 1, 0, 1);
+            member(p.output, p.output, [Some(row), Some(row)])
         }
         _ => None,
     }
 }
 
-/// Whether consecutive members fit together: each member's streamed input has the rows and row bytes of the
-/// previous member's output.
-pub fn chain_fits(members: &[MemberRows]) -> bool {
-    members.windows(2).all(|w| w[1].in_rows == w[0].out_rows && w[1].in_row_bytes == w[0].out_row_bytes)
+/// The geometry of every member of a segment, each input's [`Source`] found: input `k` of member `j` is
+/// [`Source::Member`]`(i)` when it is the arena slice of an earlier member `i`'s output, with the rows and
+/// row bytes of that output; any other slice is held whole. `None` when a member cannot be one or an input
+/// disagrees with the output it reads.
+pub fn segment_rows(members: &[Step]) -> Option<[MemberRows; MAX_STREAM_MEMBERS]> {
+    if members.len() > MAX_STREAM_MEMBERS {
+        return None;
+    }
+    let mut rows = [MemberRows::default(); MAX_STREAM_MEMBERS];
+    for (j, step) in members.iter().enumerate() {
+        rows[j] = member_rows(step)?;
+        for k in 0..MEMBER_INPUTS {
+            let Some(input) = rows[j].inputs[k].as_mut() else { continue };
+            let Operand::Arena(slice) = step.inputs[k] else { return None };
+            // The last earlier member writing exactly that slice (rings of members alive together never share
+            // bytes; the interpreter checks that).
+            if let Some(i) = members[..j].iter().rposition(|m| m.output == slice) {
+                if input.rows != rows[i].out_rows || input.row_bytes != rows[i].out_row_bytes {
+                    return None;
+                }
+                input.source = Source::Member(i);
+            }
+        }
+    }
+    Some(rows)
 }
 
 /// Run the segment's rows in its one order, calling `row(member, y)` to compute row `y` of member `member`.
@@ -105,41 +156,75 @@ pub fn drive(
     mut row: impl FnMut(usize, usize) -> Result<(), KernelError>,
 ) -> Result<(), KernelError> {
     let n = members.len();
-    if n == 0 || n > MAX_STREAM_MEMBERS || held.len() != n || !chain_fits(members) {
+    if n == 0 || n > MAX_STREAM_MEMBERS || held.len() != n {
         return Err(KernelError::BadOperand { step });
     }
     let mut produced = [0usize; MAX_STREAM_MEMBERS];
     for y in 0..members[n - 1].out_rows {
-        produce(members, held, &mut produced, n - 1, y, step, &mut row)?;
+        produce(members, &mut produced, n - 1, y, &mut |j, y, produced: &[usize; MAX_STREAM_MEMBERS]| {
+            // Every window must lie inside the rows its ring keeps: produced - held .. produced.
+            for input in members[j].inputs.iter().flatten() {
+                if let Source::Member(i) = input.source {
+                    let (first, end) = (input.first_needed(y), input.needed_end(y));
+                    if first < end && first + held[i] < produced[i] {
+                        return Err(KernelError::BadOperand { step });
+                    }
+                }
+            }
+            row(j, y)
+        })?;
     }
     Ok(())
 }
 
-/// Compute row `y` of member `j`, first pulling the rows of member `j - 1` its window needs.
+/// Compute row `y` of member `j`, first pulling the rows of the earlier members its windows need; `row` sees
+/// how many rows each member has produced when it is called.
 fn produce(
     members: &[MemberRows],
-    held: &[usize],
     produced: &mut [usize; MAX_STREAM_MEMBERS],
     j: usize,
     y: usize,
-    step: usize,
-    row: &mut impl FnMut(usize, usize) -> Result<(), KernelError>,
+    row: &mut impl FnMut(usize, usize, &[usize; MAX_STREAM_MEMBERS]) -> Result<(), KernelError>,
 ) -> Result<(), KernelError> {
-    if j > 0 {
-        let m = &members[j];
-        let (first, end) = (m.first_needed(y), m.needed_end(y));
-        while produced[j - 1] < end {
-            let next = produced[j - 1];
-            produce(members, held, produced, j - 1, next, step, row)?;
-        }
-        // The ring keeps rows produced - held .. produced: the window must lie inside it.
-        if first < end && first + held[j - 1] < produced[j - 1] {
-            return Err(KernelError::BadOperand { step });
+    for input in members[j].inputs.iter().flatten() {
+        if let Source::Member(i) = input.source {
+            while produced[i] < input.needed_end(y) {
+                let next = produced[i];
+                produce(members, produced, i, next, row)?;
+            }
         }
     }
-    row(j, y)?;
+    row(j, y, produced)?;
     produced[j] = y + 1;
     Ok(())
+}
+
+/// The rows each member's ring must keep for [`drive`]'s order (at least 1; the last member's output is
+/// whole): the most rows between the oldest row a window reads and the newest row produced, over the run.
+pub fn ring_rows(members: &[MemberRows]) -> Option<[usize; MAX_STREAM_MEMBERS]> {
+    let n = members.len();
+    if n == 0 || n > MAX_STREAM_MEMBERS {
+        return None;
+    }
+    let mut need = [1usize; MAX_STREAM_MEMBERS];
+    let whole: [usize; MAX_STREAM_MEMBERS] = core::array::from_fn(|j| members.get(j).map_or(1, |m| m.out_rows));
+    let mut produced = [0usize; MAX_STREAM_MEMBERS];
+    for y in 0..members[n - 1].out_rows {
+        produce(members, &mut produced, n - 1, y, &mut |j, y, produced: &[usize; MAX_STREAM_MEMBERS]| {
+            for input in members[j].inputs.iter().flatten() {
+                if let Source::Member(i) = input.source {
+                    let (first, end) = (input.first_needed(y), input.needed_end(y));
+                    if first < end {
+                        need[i] = need[i].max(produced[i].saturating_sub(first));
+                    }
+                }
+            }
+            Ok(())
+        })
+        .ok()?;
+    }
+    need[n - 1] = whole[n - 1];
+    Some(core::array::from_fn(|j| need[j].min(whole[j].max(1))))
 }
 
 /// A tensor of the arena seen through its ring of rows: byte `i` of the whole tensor lives at `i mod ring`
@@ -194,34 +279,22 @@ impl ByteSink for RowRing<'_> {
     }
 }
 
-/// Which input of a member is its streamed one: the previous member's output (for the first member, its
-/// input 0); `None` when no input is.
-pub(crate) fn streamed_input(members: &[Step], j: usize) -> Option<usize> {
-    if j == 0 {
-        return Some(0);
-    }
-    let previous = Operand::Arena(members[j - 1].output);
-    let candidates = if members[j].kernel == KernelId::AddS8 { 2 } else { 1 };
-    (0..candidates).find(|&k| members[j].inputs[k] == previous)
-}
-
 /// Whether two slices share a byte.
 fn slices_overlap(a: &Slice, b: &Slice) -> bool {
     let (a0, b0) = (a.offset as u64, b.offset as u64);
     a.len > 0 && b.len > 0 && a0 < b0 + b.len as u64 && b0 < a0 + a.len as u64
 }
 
-/// Check the segment whose header is step `index` and return its members, their geometry, streamed inputs and
-/// held rows; [`KernelError::BadOperand`] for a malformed segment, [`KernelError::Overlap`] for slices that
-/// overlap other than as the declared lead allows.
-#[allow(clippy::type_complexity)]
-fn checked_segment<'p>(
-    program: &Program<'p>,
-    index: usize,
-) -> Result<
-    (&'p [Step], [MemberRows; MAX_STREAM_MEMBERS], [usize; MAX_STREAM_MEMBERS], [usize; MAX_STREAM_MEMBERS]),
-    KernelError,
-> {
+/// A checked segment: its members, their geometry and the rows each output keeps.
+struct Segment<'p> {
+    members: &'p [Step],
+    rows: [MemberRows; MAX_STREAM_MEMBERS],
+    held: [usize; MAX_STREAM_MEMBERS],
+}
+
+/// Check the segment whose header is step `index`: [`KernelError::BadOperand`] for a malformed segment,
+/// [`KernelError::Overlap`] for slices that overlap other than as the declared lead allows.
+fn checked_segment<'p>(program: &Program<'p>, index: usize) -> Result<Segment<'p>, KernelError> {
     let bad = KernelError::BadOperand { step: index };
     let overlap = KernelError::Overlap { step: index };
     let header = &program.steps[index];
@@ -231,11 +304,9 @@ fn checked_segment<'p>(
         return Err(bad);
     }
     let members = &program.steps[index + 1..index + 1 + n];
-    let (mut rows, mut streamed, mut held) =
-        ([MemberRows::default(); MAX_STREAM_MEMBERS], [0; MAX_STREAM_MEMBERS], [0; MAX_STREAM_MEMBERS]);
+    let rows = segment_rows(members).ok_or(bad)?;
+    let mut held = [0; MAX_STREAM_MEMBERS];
     for (j, step) in members.iter().enumerate() {
-        rows[j] = member_rows(step).ok_or(bad)?;
-        streamed[j] = streamed_input(members, j).ok_or(bad)?;
         let (rb, len) = (rows[j].out_row_bytes, step.output.len as usize);
         held[j] = len.checked_div(rb).unwrap_or(0);
         let whole = rows[j].out_rows * rb;
@@ -244,10 +315,10 @@ fn checked_segment<'p>(
             return Err(bad);
         }
     }
-    if !chain_fits(&rows[..n]) || header.inputs[0] != members[0].inputs[0] || header.output != members[n - 1].output {
+    if header.inputs[0] != members[0].inputs[0] || header.output != members[n - 1].output {
         return Err(bad);
     }
-    // Rings: disjoint from each other, from the output and from every input of the segment.
+    // Rings: disjoint from each other, from the output and from every whole input.
     let rings = &members[..n - 1];
     let output = members[n - 1].output;
     for (a, ring) in rings.iter().enumerate() {
@@ -259,30 +330,30 @@ fn checked_segment<'p>(
     }
     let Operand::Arena(segment_input) = header.inputs[0] else { return Err(bad) };
     for (j, step) in members.iter().enumerate() {
-        for (k, operand) in step.inputs.iter().enumerate() {
-            let Operand::Arena(s) = operand else { continue };
-            if j > 0 && k == streamed[j] {
+        for (k, input) in rows[j].inputs.iter().enumerate() {
+            let (Some(input), Operand::Arena(s)) = (input, step.inputs[k]) else { continue };
+            if input.source != Source::Whole {
                 continue;
             }
-            if rings.iter().any(|ring| slices_overlap(&ring.output, s)) {
+            if rings.iter().any(|ring| slices_overlap(&ring.output, &s)) {
                 return Err(overlap);
             }
-            if slices_overlap(&output, s) {
+            if slices_overlap(&output, &s) {
                 // Only the segment's own input may overlap the output, by the declared lead.
                 let lead = crate::memory::stream_lead_bytes(members).ok_or(overlap)?;
-                if *s != segment_input || (output.offset as u64).saturating_add(lead) > segment_input.offset as u64 {
+                if s != segment_input || (output.offset as u64).saturating_add(lead) > segment_input.offset as u64 {
                     return Err(overlap);
                 }
             }
         }
     }
-    Ok((members, rows, streamed, held))
+    Ok(Segment { members, rows, held })
 }
 
 /// Run the row-streamed segment whose [`KernelId::RowStreamS8`] header is step `index` of `program` over
 /// `arena`; returns how many member steps it ran (the caller skips them).
 pub(crate) fn run_segment(program: &Program<'_>, arena: &mut [u8], index: usize) -> Result<usize, KernelError> {
-    let (members, rows, streamed, held) = checked_segment(program, index)?;
+    let Segment { members, rows, held } = checked_segment(program, index)?;
     let n = members.len();
     let cells = ArenaCells::new(arena);
     let view = |slice: Slice, full_len: usize, row_bytes: usize| -> Result<RowRing<'_>, KernelError> {
@@ -296,10 +367,10 @@ pub(crate) fn run_segment(program: &Program<'_>, arena: &mut [u8], index: usize)
         let m = &rows[j];
         let mut out = view(step.output, m.out_rows * m.out_row_bytes, m.out_row_bytes)?;
         let arena_input = |k: usize| -> Result<RowRing<'_>, KernelError> {
-            let Operand::Arena(s) = step.inputs[k] else { return Err(KernelError::BadOperand { step: index }) };
-            // The streamed input is the previous member's ring; any other arena input is held whole.
-            let full = if k == streamed[j] { m.in_rows * m.in_row_bytes } else { s.len as usize };
-            view(s, full, m.in_row_bytes)
+            let (Some(input), Operand::Arena(s)) = (m.inputs[k], step.inputs[k]) else {
+                return Err(KernelError::BadOperand { step: index });
+            };
+            view(s, input.rows * input.row_bytes, input.row_bytes)
         };
         match (step.kernel, &step.params) {
             (KernelId::Conv2dS8 | KernelId::DepthwiseConv2dS8, StepParams::Conv(p)) => {

@@ -8,6 +8,7 @@ use arenaplan_kernels::memory::stream_lead_bytes;
 use arenaplan_kernels::program::{
     AddParams, ConvParams, KernelId, Operand, PoolParams, Slice, Step, StepParams, StreamParams, Variant, MAX_OPERANDS,
 };
+use arenaplan_kernels::stream::{ring_rows, segment_rows};
 use arenaplan_kernels::{run, KernelError, Program};
 
 /// Deterministic draws from a seed (xorshift64*).
@@ -43,12 +44,29 @@ enum Chain {
     InvertedStride2,
     /// 3x3 convolution stride 2 -> 3x3 average pool -> 2x2 max pool stride 2.
     ConvPools,
+    /// A downsampling residual block: 3x3 stride 2 -> 3x3, beside a 1x1 stride 2 shortcut, then ADD (the
+    /// segment's input read by two members, the ADD reading two rings).
+    Shortcut,
+    /// A stem and a residual block: 3x3 stem -> 3x3 -> 3x3 -> ADD with the stem's output (a ring read by two
+    /// members, far apart).
+    StemResidual,
+}
+
+/// What an arena input of a member reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ref {
+    /// The segment's input.
+    Input,
+    /// Member `i`'s output.
+    Member(usize),
 }
 
 /// A segment: its member steps with every operand's length (offsets are set by the layouts), the model blob
 /// of constants, and the input data.
 struct Segment {
     members: Vec<Step>,
+    /// What each member's arena inputs read.
+    reads: Vec<[Option<Ref>; 2]>,
     model: Vec<u8>,
     input: Vec<u8>,
 }
@@ -61,10 +79,43 @@ fn arena_slice(len: u32) -> Slice {
     Slice { offset: 0, len }
 }
 
+/// An ADD of two tensors of shape `p`.
+fn add(p: [u32; 4], d: &mut Draw) -> Step {
+    let mut inputs = [Operand::Unused; MAX_OPERANDS];
+    inputs[0] = Operand::Arena(arena_slice(count(p)));
+    inputs[1] = Operand::Arena(arena_slice(count(p)));
+    let add = AddParams {
+        input1: p,
+        input2: p,
+        output: p,
+        left_shift: 20,
+        input1_offset: d.range(-127, 128) as i32,
+        input1_multiplier: d.range(1 << 30, i32::MAX as i64) as i32,
+        input1_shift: -1,
+        input2_offset: d.range(-127, 128) as i32,
+        input2_multiplier: d.range(1 << 30, i32::MAX as i64) as i32,
+        input2_shift: -1,
+        output_multiplier: d.range(1 << 30, i32::MAX as i64) as i32,
+        output_shift: -19,
+        output_offset: d.range(-128, 127) as i32,
+        act_min: -128,
+        act_max: 127,
+    };
+    Step {
+        kernel: KernelId::AddS8,
+        variant: Variant::Reference,
+        params: StepParams::Add(add),
+        inputs,
+        output: arena_slice(count(p)),
+        scratch: None,
+    }
+}
+
 fn segment(chain: Chain, seed: u64) -> Segment {
     let mut d = Draw(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut model = Vec::new();
     let mut members = Vec::new();
+    let mut reads: Vec<[Option<Ref>; 2]> = Vec::new();
     let (h, w, c) = (d.u(3, 11), d.u(3, 7), d.u(1, 5));
     let input = [1, h, w, c];
     let out_size = |size: u32, k: u32, s: u32, pad: u32| (size + 2 * pad - k) / s + 1;
@@ -151,35 +202,10 @@ fn segment(chain: Chain, seed: u64) -> Segment {
             let out_c = if stride == 1 { c } else { d.u(1, 6) };
             let (project, p) = conv(dw, 1, 1, out_c, false, &mut d);
             members.extend([expand, depthwise, project]);
+            reads.extend([[Some(Ref::Input), None], [Some(Ref::Member(0)), None], [Some(Ref::Member(1)), None]]);
             if stride == 1 {
-                let mut inputs = [Operand::Unused; MAX_OPERANDS];
-                inputs[0] = Operand::Arena(arena_slice(count(p)));
-                inputs[1] = Operand::Arena(arena_slice(count(input)));
-                let add = AddParams {
-                    input1: p,
-                    input2: p,
-                    output: p,
-                    left_shift: 20,
-                    input1_offset: d.range(-127, 128) as i32,
-                    input1_multiplier: d.range(1 << 30, i32::MAX as i64) as i32,
-                    input1_shift: -1,
-                    input2_offset: d.range(-127, 128) as i32,
-                    input2_multiplier: d.range(1 << 30, i32::MAX as i64) as i32,
-                    input2_shift: -1,
-                    output_multiplier: d.range(1 << 30, i32::MAX as i64) as i32,
-                    output_shift: -19,
-                    output_offset: d.range(-128, 127) as i32,
-                    act_min: -128,
-                    act_max: 127,
-                };
-                members.push(Step {
-                    kernel: KernelId::AddS8,
-                    variant: Variant::Reference,
-                    params: StepParams::Add(add),
-                    inputs,
-                    output: arena_slice(count(p)),
-                    scratch: None,
-                });
+                members.push(add(p, &mut d));
+                reads.push([Some(Ref::Member(2)), Some(Ref::Input)]);
             }
         }
         Chain::ConvPools => {
@@ -187,10 +213,38 @@ fn segment(chain: Chain, seed: u64) -> Segment {
             let (avg, b) = pool(a, 3, 1, true);
             let (max, _) = pool(b, 2, 2, false);
             members.extend([first, avg, max]);
+            reads.extend([[Some(Ref::Input), None], [Some(Ref::Member(0)), None], [Some(Ref::Member(1)), None]]);
+        }
+        Chain::Shortcut => {
+            let out_c = d.u(1, 6);
+            let (a, sa) = conv(input, 3, 2, out_c, false, &mut d);
+            let (b, sb) = conv(sa, 3, 1, out_c, false, &mut d);
+            let (shortcut, ss) = conv(input, 1, 2, out_c, false, &mut d);
+            assert_eq!(sb, ss);
+            members.extend([a, b, shortcut, add(sb, &mut d)]);
+            reads.extend([
+                [Some(Ref::Input), None],
+                [Some(Ref::Member(0)), None],
+                [Some(Ref::Input), None],
+                [Some(Ref::Member(1)), Some(Ref::Member(2))],
+            ]);
+        }
+        Chain::StemResidual => {
+            let ch = d.u(1, 5);
+            let (stem, s0) = conv(input, 3, 1, ch, false, &mut d);
+            let (a, s1) = conv(s0, 3, 1, ch, false, &mut d);
+            let (b, s2) = conv(s1, 3, 1, ch, false, &mut d);
+            members.extend([stem, a, b, add(s2, &mut d)]);
+            reads.extend([
+                [Some(Ref::Input), None],
+                [Some(Ref::Member(0)), None],
+                [Some(Ref::Member(1)), None],
+                [Some(Ref::Member(2)), Some(Ref::Member(0))],
+            ]);
         }
     }
     let input = d.bytes(count(input) as usize);
-    Segment { members, model, input }
+    Segment { members, reads, model, input }
 }
 
 /// The shape of member `j`'s output and its row bytes.
@@ -204,24 +258,14 @@ fn out_rows(step: &Step) -> (u32, u32) {
     (shape[1], shape[2] * shape[3])
 }
 
-/// The input rows member `j` (after the first) needs held at once: its window's height.
-fn window_rows(step: &Step) -> u32 {
-    match step.params {
-        StepParams::Conv(p) => p.filter_h,
-        StepParams::Pool(p) => p.filter_h,
-        _ => 1,
-    }
-}
-
-/// Place `members` in an arena: the input at `input_at`, the output at `output_at`, and the intermediate
-/// tensors after `rings_at`, each as a ring of `held(j)` rows (or whole when `held(j)` is its height). Every
-/// member after the first reads the previous member's output; an ADD's other input is the segment's input.
-fn place(members: &[Step], input_at: u32, output_at: u32, rings_at: u32, held: impl Fn(usize) -> u32) -> Vec<Step> {
-    let mut steps = members.to_vec();
+/// Place the segment's members in an arena: the input at `input_at`, the output at `output_at`, and the
+/// intermediate tensors after `rings_at`, each as a ring of `held(j)` rows (or whole when `held(j)` is its
+/// height); every arena input wired as `seg.reads` says.
+fn place(seg: &Segment, input_at: u32, output_at: u32, rings_at: u32, held: impl Fn(usize) -> u32) -> Vec<Step> {
+    let mut steps = seg.members.clone();
     let n = steps.len();
     let mut at = rings_at;
-    let input = Slice { offset: input_at, len: steps[0].inputs[0].len() };
-    steps[0].inputs[0] = Operand::Arena(input);
+    let input = Slice { offset: input_at, len: seg.input.len() as u32 };
     for j in 0..n {
         if j + 1 == n {
             steps[j].output.offset = output_at;
@@ -230,27 +274,15 @@ fn place(members: &[Step], input_at: u32, output_at: u32, rings_at: u32, held: i
             steps[j].output = Slice { offset: at, len: held(j) * row_bytes };
             at += steps[j].output.len + 16;
         }
-        if j > 0 {
-            steps[j].inputs[0] = Operand::Arena(steps[j - 1].output);
-            if steps[j].kernel == KernelId::AddS8 {
-                steps[j].inputs[1] = Operand::Arena(input);
+        for k in 0..2 {
+            match seg.reads[j][k] {
+                Some(Ref::Input) => steps[j].inputs[k] = Operand::Arena(input),
+                Some(Ref::Member(i)) => steps[j].inputs[k] = Operand::Arena(steps[i].output),
+                None => {}
             }
         }
     }
     steps
-}
-
-trait OperandLen {
-    fn len(&self) -> u32;
-}
-
-impl OperandLen for Operand {
-    fn len(&self) -> u32 {
-        match self {
-            Operand::Arena(s) | Operand::Model(s) | Operand::Precomputed(s) => s.len,
-            Operand::Unused => 0,
-        }
-    }
 }
 
 /// The bytes a tensor of `len` bytes occupies after the ring region of `members` (generous).
@@ -283,7 +315,7 @@ fn run_program(
 /// The output of the members run layer by layer, every tensor whole and disjoint.
 fn layer_by_layer(seg: &Segment) -> Vec<u8> {
     let whole = seg.members.iter().map(|s| s.output.len + 16).sum::<u32>() + seg.input.len() as u32;
-    let steps = place(&seg.members, 0, whole, seg.input.len() as u32 + 16, |j| out_rows(&seg.members[j]).0);
+    let steps = place(seg, 0, whole, seg.input.len() as u32 + 16, |j| out_rows(&seg.members[j]).0);
     let last = steps.last().unwrap().output;
     run_program(seg, &steps, whole + last.len + 16, 0, last).expect("the layer-by-layer run works")
 }
@@ -303,9 +335,12 @@ fn with_header(members: &[Step]) -> Vec<Step> {
     std::iter::once(header).chain(members.iter().copied()).collect()
 }
 
-/// Rings as small as the windows allow (plus `extra` rows), capped at the tensor's height.
-fn tight(members: &[Step], extra: u32) -> impl Fn(usize) -> u32 + '_ {
-    move |j| (window_rows(&members[j + 1]) + extra).min(out_rows(&members[j]).0)
+/// The rows each ring needs ([`ring_rows`]), plus `extra`, capped at the tensor's height.
+fn tight(seg: &Segment, extra: u32) -> impl Fn(usize) -> u32 + '_ {
+    let whole = place(seg, 0, 1 << 20, 1 << 16, |j| out_rows(&seg.members[j]).0);
+    let rows = segment_rows(&whole).expect("a segment");
+    let need = ring_rows(&rows[..whole.len()]).expect("ring sizes");
+    move |j| (need[j] as u32 + extra).min(out_rows(&seg.members[j]).0)
 }
 
 /// The segment streamed with its output `lead` bytes before its input (disjoint when `lead` is `None`).
@@ -317,12 +352,13 @@ fn streamed(seg: &Segment, lead: Option<i64>, extra: u32) -> Result<Vec<u8>, Ker
         None => (rings as i64, rings as i64 + out_len + 16),
         Some(lead) => (rings as i64, rings as i64 + lead),
     };
-    let members = place(&seg.members, input_at as u32, output_at as u32, 0, tight(&seg.members, extra));
+    let members = place(seg, input_at as u32, output_at as u32, 0, tight(seg, extra));
     let end = (input_at + in_len).max(output_at + out_len) as u32 + 16;
     run_program(seg, &with_header(&members), end, input_at as u32, members.last().unwrap().output)
 }
 
-const CHAINS: [Chain; 3] = [Chain::InvertedResidual, Chain::InvertedStride2, Chain::ConvPools];
+const CHAINS: [Chain; 5] =
+    [Chain::InvertedResidual, Chain::InvertedStride2, Chain::ConvPools, Chain::Shortcut, Chain::StemResidual];
 
 #[test]
 fn a_streamed_segment_writes_what_its_layers_write() {
@@ -343,7 +379,7 @@ fn the_declared_lead_is_safe_and_tight_where_positive() {
     for chain in CHAINS {
         for seed in 0..40 {
             let seg = segment(chain, seed);
-            let members = place(&seg.members, 0, 1 << 20, 1 << 16, tight(&seg.members, 0));
+            let members = place(&seg, 0, 1 << 20, 1 << 16, tight(&seg, 0));
             let lead = stream_lead_bytes(&members).expect("a segment declares a lead") as i64;
             let expected = layer_by_layer(&seg);
             assert_eq!(streamed(&seg, Some(lead), 0).unwrap(), expected, "{chain:?} seed {seed} lead {lead}");
@@ -362,16 +398,39 @@ fn a_residual_block_streams_in_place() {
     // row, so its output may sit exactly on its input.
     for seed in 0..20 {
         let seg = segment(Chain::InvertedResidual, seed);
-        let members = place(&seg.members, 0, 1 << 20, 1 << 16, tight(&seg.members, 0));
+        let members = place(&seg, 0, 1 << 20, 1 << 16, tight(&seg, 0));
         assert_eq!(stream_lead_bytes(&members), Some(0), "seed {seed}");
     }
+}
+
+#[test]
+fn every_ring_one_row_smaller_than_sized_is_refused() {
+    let mut refused = 0;
+    for chain in CHAINS {
+        for seed in 0..10 {
+            let seg = segment(chain, seed);
+            let need = tight(&seg, 0);
+            for shrink in 0..seg.members.len() - 1 {
+                if need(shrink) <= 1 {
+                    continue;
+                }
+                let members = place(&seg, 1 << 16, 1 << 17, 0, |j| need(j) - u32::from(j == shrink));
+                let out = members.last().unwrap().output;
+                let header = with_header(&members);
+                let result = run_program(&seg, &header, (1 << 17) + out.len + 16, 1 << 16, out);
+                assert_eq!(result, Err(KernelError::BadOperand { step: 0 }), "{chain:?} seed {seed} ring {shrink}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused > 20, "only {refused} rings were shrunk");
 }
 
 #[test]
 fn a_ring_smaller_than_a_window_is_refused() {
     let seg = segment(Chain::InvertedStride2, 3);
     // The depthwise reads 3 rows of the expanded tensor: a ring of 2 cannot hold them.
-    let members = place(&seg.members, 4096, 8192, 0, |j| if j == 0 { 2 } else { 1 });
+    let members = place(&seg, 4096, 8192, 0, |j| if j == 0 { 2 } else { 1 });
     let out = members.last().unwrap().output;
     let result = run_program(&seg, &with_header(&members), 16384, 4096, out);
     assert_eq!(result, Err(KernelError::BadOperand { step: 0 }));
@@ -380,7 +439,7 @@ fn a_ring_smaller_than_a_window_is_refused() {
 #[test]
 fn an_output_over_a_ring_or_too_close_to_the_input_is_refused() {
     let seg = segment(Chain::InvertedStride2, 5);
-    let members = place(&seg.members, 4096, 8192, 0, tight(&seg.members, 0));
+    let members = place(&seg, 4096, 8192, 0, tight(&seg, 0));
     let mut over_ring = members.clone();
     let n = over_ring.len();
     over_ring[n - 1].output.offset = members[0].output.offset;

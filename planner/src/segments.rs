@@ -1,23 +1,27 @@
-//! Row-streamed fused segments in a plan: which chains of operators may run as one segment of
+//! Row-streamed fused segments in a plan: which operators may run as one segment of
 //! [`arenaplan_kernels::stream`], and what fusing them changes in the buffer problem.
 //!
-//! A request names each segment as a chain of operator indices ([`PlanRequest::segments`]), consecutive in the
-//! schedule. Fusing keeps the segment's input and output whole but holds every intermediate tensor as a ring
-//! of the rows its consumer's window spans ([`Ring`]); all of them, and every tensor the segment reads, stay
-//! alive for the whole segment, since its rows interleave. The chain's members are the reference kernels
+//! A request names each segment as a list of operator indices ([`PlanRequest::segments`]), consecutive in the
+//! schedule. Fusing keeps the segment's input and output whole but holds every intermediate tensor (read by
+//! operators of the segment alone) as a ring of the rows its consumers' windows need ([`Ring`]); all of them,
+//! and every tensor the segment reads, stay alive for the whole segment, since its rows interleave. The
+//! members are the reference kernels
 //! (their row loops are the ones a segment runs), and the segment's output may overlap its input by the lead
 //! the kernels declare ([`arenaplan_kernels::memory::stream_lead_bytes`]).
 //!
-//! [`check_segments`] checks a request's chains against the graph and the schedule; [`fusable_chains`]
-//! proposes the longest chains a strategy may fuse.
+//! [`check_segments`] checks a request's segments against the graph and the schedule; [`fusable_runs`]
+//! gives the runs of operators a strategy may cut into segments.
 //!
 //! [`PlanRequest::segments`]: crate::PlanRequest::segments
 
 use arenaplan_kernels::memory::stream_lead_bytes;
 use arenaplan_kernels::program::{KernelId, Operand, Slice, Step, Variant, MAX_OPERANDS, MAX_STREAM_MEMBERS};
-use arenaplan_kernels::stream::{chain_fits, member_rows};
+use arenaplan_kernels::stream::{member_rows, ring_rows, segment_rows};
 
 use crate::graph::{Graph, OpId, TensorId};
+
+/// Most operators one segment fuses (the kernels' [`MAX_STREAM_MEMBERS`]).
+pub const MAX_SEGMENT_OPERATORS: usize = MAX_STREAM_MEMBERS;
 
 /// An intermediate tensor of a segment, held as a ring of rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +34,7 @@ pub struct Ring {
     pub bytes: u64,
 }
 
-/// A chain of operators checked as one row-streamed segment.
+/// Operators checked as one row-streamed segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FusedSegment {
     /// The operators, in execution order.
@@ -93,7 +97,7 @@ fn member_step(graph: &Graph<'_>, op: OpId, bytes_of: &impl Fn(usize) -> u32) ->
     })
 }
 
-/// Check one chain (`index` in the request) against `graph`, with `position[op]` each operator's place in the
+/// Check one piece (`index` in the request) against `graph`, with `position[op]` each operator's place in the
 /// schedule.
 fn check_chain(
     graph: &Graph<'_>,
@@ -114,48 +118,47 @@ fn check_chain(
         }
         chain.push(OpId(op));
     }
-    let output_of = |op: OpId| graph.op(op).outputs.first().copied();
     let model_outputs = &graph.model().outputs;
-    // Intermediate tensors: read once, by the next operator alone, as its streamed input.
-    let mut rings = Vec::new();
+    // Intermediate tensors: read inside the segment alone, and by some operator there.
+    let mut intermediates = Vec::new();
     for j in 0..chain.len() - 1 {
-        let t = output_of(chain[j]).ok_or_else(|| fail(format!("operator {} has no output", ops[j])))?;
-        let next = graph.op(chain[j + 1]);
-        let uses = next.inputs.iter().filter(|&&i| i == Some(t)).count();
-        if graph.consumers(TensorId(t as u32)) != [chain[j + 1]] || uses != 1 || model_outputs.contains(&t) {
-            return Err(fail(format!("tensor {t} is read by more than the next operator of the chain")));
+        let Some(&t) = graph.op(chain[j]).outputs.first() else {
+            return Err(fail(format!("operator {} has no output", ops[j])));
+        };
+        let consumers = graph.consumers(TensorId(t as u32));
+        if consumers.is_empty() || consumers.iter().any(|c| !chain.contains(c)) || model_outputs.contains(&t) {
+            return Err(fail(format!(
+                "tensor {t} (output of operator {}) is read outside the segment, or never",
+                ops[j]
+            )));
         }
-        rings.push(t);
+        intermediates.push(t);
     }
     let whole = |t: usize| graph.tensor(TensorId(t as u32)).byte_size as u32;
     let mut steps = Vec::with_capacity(chain.len());
     for (j, &op) in chain.iter().enumerate() {
         let step = member_step(graph, op, &whole).ok_or_else(|| {
-            fail(format!(
-                "operator {} ({}) is not a convolution, pooling or equal-shape ADD",
-                ops[j],
-                graph.op(op).kind.name()
-            ))
+            let kind = graph.op(op).kind.name();
+            fail(format!("operator {} ({kind}) is not a convolution, pooling or equal-shape ADD", ops[j]))
         })?;
         if member_rows(&step).is_none() {
             return Err(fail(format!("operator {} has a shape a segment cannot stream (batch 1, 4-D)", ops[j])));
         }
         steps.push(step);
     }
-    // Ring heights: the window of the consumer, at most the tensor's height.
-    let rows: Vec<_> = steps.iter().map(|s| member_rows(s).expect("checked above")).collect();
-    if !chain_fits(&rows) {
-        return Err(fail("consecutive operators disagree on the rows of the tensor between them".into()));
-    }
-    let rings: Vec<Ring> = rings
+    let rows = segment_rows(&steps)
+        .ok_or_else(|| fail("an operator disagrees on the rows of the tensor it reads from another".into()))?;
+    let held = ring_rows(&rows[..steps.len()]).ok_or_else(|| fail("the rings cannot be sized".into()))?;
+    let rings: Vec<Ring> = intermediates
         .iter()
         .enumerate()
-        .map(|(j, &t)| {
-            let held = rows[j + 1].span.min(rows[j].out_rows) as u32;
-            Ring { tensor: TensorId(t as u32), rows: held, bytes: held as u64 * rows[j].out_row_bytes as u64 }
+        .map(|(j, &t)| Ring {
+            tensor: TensorId(t as u32),
+            rows: held[j] as u32,
+            bytes: held[j] as u64 * rows[j].out_row_bytes as u64,
         })
         .collect();
-    // The members at their ring lengths, for the lead and for the streamed-input check.
+    // The members at their ring lengths, for the lead.
     let ring_len = |t: usize| rings.iter().find(|r| r.tensor.0 as usize == t).map_or(whole(t), |r| r.bytes as u32);
     let steps: Vec<Step> = chain.iter().map(|&op| member_step(graph, op, &ring_len).expect("checked above")).collect();
     let input = match steps[0].inputs[0] {
@@ -163,7 +166,7 @@ fn check_chain(
         _ => return Err(fail(format!("operator {} reads no planned tensor as its input", ops[0]))),
     };
     let mut reads = vec![input];
-    for step in &steps[1..] {
+    for step in &steps {
         for operand in &step.inputs {
             if let Operand::Arena(s) = operand {
                 let t = TensorId(s.offset);
@@ -177,10 +180,10 @@ fn check_chain(
     Ok(FusedSegment { ops: chain, input, output, rings, reads, lead_bytes: stream_lead_bytes(&steps) })
 }
 
-/// Check the chains `segments` (operator indices, as a request names them) against `graph` run in `schedule`:
-/// each fuses 2 to [`MAX_STREAM_MEMBERS`] operators that run one after another, each a convolution, depthwise
-/// convolution, pooling or equal-shape ADD with batch 1, each reading the previous one's output, which nothing
-/// else reads; no operator in two segments.
+/// Check the segments `segments` (operator indices, as a request names them) against `graph` run in
+/// `schedule`: each fuses 2 to [`MAX_STREAM_MEMBERS`] operators that run one after another, each a
+/// convolution, depthwise convolution, pooling or equal-shape ADD with batch 1, every output but the last read
+/// inside the segment alone; no operator in two segments.
 pub fn check_segments(
     graph: &Graph<'_>,
     schedule: &[OpId],
@@ -208,33 +211,62 @@ pub fn check_segments(
     Ok(checked)
 }
 
-/// The longest chains of `graph` run in `schedule` that [`check_segments`] accepts: walking the schedule, each
-/// operator extends the current chain when the pair fuses, else starts a new one; chains of one operator are
-/// dropped. A strategy picks among them (fusing a whole chain or a part of it).
-pub fn fusable_chains(graph: &Graph<'_>, schedule: &[OpId]) -> Vec<Vec<u32>> {
+/// Whether operator `op` can be a segment member (a convolution, depthwise convolution, pooling or equal-shape
+/// ADD, batch 1).
+fn can_stream(graph: &Graph<'_>, op: OpId) -> bool {
+    let whole = |t: usize| graph.tensor(TensorId(t as u32)).byte_size as u32;
+    member_step(graph, op, &whole).is_some_and(|step| member_rows(&step).is_some())
+}
+
+/// The maximal runs of `schedule` (two operators or more, one after another) whose every operator can be a
+/// segment member. A strategy cuts them into segments ([`check_segments`] says which pieces are valid: an
+/// intermediate tensor must be read inside its piece alone).
+pub fn fusable_runs(graph: &Graph<'_>, schedule: &[OpId]) -> Vec<Vec<u32>> {
+    let mut runs: Vec<Vec<u32>> = Vec::new();
+    let mut current: Vec<u32> = Vec::new();
+    for &op in schedule {
+        if can_stream(graph, op) {
+            current.push(op.0);
+        } else if current.len() >= 2 {
+            runs.push(std::mem::take(&mut current));
+        } else {
+            current.clear();
+        }
+    }
+    if current.len() >= 2 {
+        runs.push(current);
+    }
+    runs
+}
+
+/// Whether the operators `ops` (consecutive in `schedule`) form a valid segment.
+pub fn is_valid_segment(graph: &Graph<'_>, schedule: &[OpId], ops: &[u32]) -> bool {
     let mut position = vec![None; graph.op_count()];
     for (pos, op) in schedule.iter().enumerate() {
         position[op.0 as usize] = Some(pos);
     }
-    let mut chains: Vec<Vec<u32>> = Vec::new();
-    let mut current: Vec<u32> = Vec::new();
-    for op in schedule {
-        let mut extended = current.clone();
-        extended.push(op.0);
-        let fuses = extended.len() <= MAX_STREAM_MEMBERS
-            && (extended.len() < 2 || check_chain(graph, &position, 0, &extended).is_ok());
-        if fuses && !current.is_empty() {
-            current = extended;
-        } else {
-            if current.len() >= 2 {
-                chains.push(std::mem::take(&mut current));
+    check_chain(graph, &position, 0, ops).is_ok()
+}
+
+/// Every run of [`fusable_runs`] cut greedily into the longest valid segments from its start (operators that
+/// start no valid segment are left out): a simple choice that fuses as much as it can, for tests and as a
+/// baseline of `strategies::fusion`'s cut.
+pub fn greedy_segments(graph: &Graph<'_>, schedule: &[OpId]) -> Vec<Vec<u32>> {
+    let mut segments = Vec::new();
+    for run in fusable_runs(graph, schedule) {
+        let mut start = 0;
+        while start + 1 < run.len() {
+            let longest = (start + 2..=run.len().min(start + MAX_STREAM_MEMBERS))
+                .rev()
+                .find(|&end| is_valid_segment(graph, schedule, &run[start..end]));
+            match longest {
+                Some(end) => {
+                    segments.push(run[start..end].to_vec());
+                    start = end;
+                }
+                None => start += 1,
             }
-            current = vec![op.0];
-            // A lone operator that cannot start any chain still starts one: the next pair decides.
         }
     }
-    if current.len() >= 2 {
-        chains.push(current);
-    }
-    chains
+    segments
 }

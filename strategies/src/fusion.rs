@@ -1,9 +1,10 @@
 //! Choosing row-streamed fused segments (issue 9, step 3), and the `fused` strategy that plans with them.
 //!
-//! Fusing a chain of operators ([`arenaplan_planner::segments`]) holds its intermediate tensors as rings of
-//! rows, but keeps every tensor the chain touches alive through all of it, and its members lose their own
-//! overlap allowances: fusing a whole long chain is not always smaller. So each fusable chain is cut into
-//! pieces by a dynamic programme over its cut points that minimises the chain's peak: a piece of one operator
+//! Fusing operators ([`arenaplan_planner::segments`]) holds their intermediate tensors as rings of rows, but
+//! keeps every tensor the segment touches alive through all of it, and its members lose their own overlap
+//! allowances: fusing a whole long run is not always smaller (nor valid). So each run of operators that can
+//! stream ([`fusable_runs`]) is cut into pieces by a dynamic programme over its cut points that minimises the
+//! run's peak (invalid pieces skipped): a piece of one operator
 //! costs the operator's step in the unfused problem (its overlap allowance credited), a longer piece the
 //! highest step of the problem with that piece fused (its segment allowance credited). Pieces occupy
 //! disjoint steps and change nothing outside their own, so the chain's peak is the largest of its pieces'.
@@ -12,7 +13,7 @@
 
 use std::time::Instant;
 
-use arenaplan_planner::segments::fusable_chains;
+use arenaplan_planner::segments::{fusable_runs, is_valid_segment, MAX_SEGMENT_OPERATORS};
 use arenaplan_planner::{
     live_profile_with_overlaps, lower, lower_for_estimates, Graph, LoweringError, OpId, Plan, PlanRequest, Strategy,
     StrategyError,
@@ -20,26 +21,24 @@ use arenaplan_planner::{
 
 use crate::strategy_by_name;
 
-/// A chain cut into pieces, with the estimate that chose the cuts.
+/// One segment a cut chose, with the estimate that chose it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainChoice {
-    /// The chain's operators.
-    pub chain: Vec<u32>,
-    /// The pieces of two or more operators to fuse.
-    pub segments: Vec<Vec<u32>>,
-    /// The chain's peak of live bytes unfused (its operators' steps, allowances credited).
+pub struct SegmentChoice {
+    /// The segment's operators.
+    pub ops: Vec<u32>,
+    /// The peak of live bytes over its operators' steps unfused (allowances credited).
     pub unfused_peak: u64,
-    /// The chain's peak with those pieces fused.
+    /// The same peak with the segment fused.
     pub fused_peak: u64,
 }
 
-/// For every fusable chain of `graph` run in `schedule`, the cut of least peak under `request` (whose own
-/// `segments` are ignored), by decreasing gain (`unfused_peak - fused_peak`).
+/// The segments of the cut of least peak of every fusable run of `graph` run in `schedule` under `request`
+/// (whose own `segments` are ignored), by decreasing unfused peak (the segments where the arena peaks first).
 pub fn choose_segments(
     graph: &Graph<'_>,
     schedule: &[OpId],
     request: &PlanRequest,
-) -> Result<Vec<ChainChoice>, LoweringError> {
+) -> Result<Vec<SegmentChoice>, LoweringError> {
     let request = PlanRequest { segments: Vec::new(), ..request.clone() };
     let base = lower(graph, schedule, &request)?;
     let base_profile = live_profile_with_overlaps(&base.problem, &base.overlap_allowances);
@@ -51,51 +50,55 @@ pub fn choose_segments(
         step_of[op.0 as usize] = pos + 1 + shift;
     }
     let mut choices = Vec::new();
-    for chain in fusable_chains(graph, schedule) {
+    for chain in fusable_runs(graph, schedule) {
         let n = chain.len();
         let single = |i: usize| base_profile.get(step_of[chain[i] as usize]).copied().unwrap_or(0);
-        // cost[j][i]: the peak over the steps of operators j..=i fused as one piece.
-        let piece = |j: usize, i: usize| -> Result<u64, LoweringError> {
+        // The peak over the steps of operators j..=i fused as one piece; `None` for an invalid piece.
+        let piece = |j: usize, i: usize| -> Result<Option<u64>, LoweringError> {
             if i == j {
-                return Ok(single(i));
+                return Ok(Some(single(i)));
+            }
+            if !is_valid_segment(graph, schedule, &chain[j..=i]) {
+                return Ok(None);
             }
             let fused = PlanRequest { segments: vec![chain[j..=i].to_vec()], ..request.clone() };
             let lowering = lower_for_estimates(graph, schedule, &fused)?;
             let profile = live_profile_with_overlaps(&lowering.problem, &lowering.overlap_allowances);
             let steps = step_of[chain[j] as usize]..=step_of[chain[i] as usize];
-            Ok(steps.filter_map(|s| profile.get(s).copied()).max().unwrap_or(0))
+            Ok(Some(steps.filter_map(|s| profile.get(s).copied()).max().unwrap_or(0)))
         };
         // best[i]: least peak of the first i operators; cut[i]: where its last piece starts.
         let mut best = vec![u64::MAX; n + 1];
         let mut cut = vec![0usize; n + 1];
         best[0] = 0;
         for i in 0..n {
-            for j in 0..=i {
-                let peak = best[j].max(piece(j, i)?);
+            for j in i.saturating_sub(MAX_SEGMENT_OPERATORS - 1)..=i {
+                let Some(cost) = piece(j, i)? else { continue };
+                let peak = best[j].max(cost);
                 if peak < best[i + 1] {
                     (best[i + 1], cut[i + 1]) = (peak, j);
                 }
             }
         }
-        let mut segments = Vec::new();
         let mut end = n;
         while end > 0 {
             let start = cut[end];
             if end - start >= 2 {
-                segments.push(chain[start..end].to_vec());
+                let unfused_peak = (start..end).map(single).max().unwrap_or(0);
+                let fused_peak = piece(start, end - 1)?.unwrap_or(u64::MAX);
+                if fused_peak < unfused_peak {
+                    choices.push(SegmentChoice { ops: chain[start..end].to_vec(), unfused_peak, fused_peak });
+                }
             }
             end = start;
         }
-        segments.reverse();
-        let unfused_peak = (0..n).map(single).max().unwrap_or(0);
-        choices.push(ChainChoice { chain, segments, unfused_peak, fused_peak: best[n] });
     }
-    choices.sort_by_key(|c| std::cmp::Reverse(c.unfused_peak.saturating_sub(c.fused_peak)));
+    choices.sort_by_key(|c| (std::cmp::Reverse(c.unfused_peak), c.ops[0]));
     Ok(choices)
 }
 
-/// The `fused` strategy: the request's segments, or when it names none every chain cut by
-/// [`choose_segments`], placed by `overlap` (outputs over inputs where the kernels allow it, a segment's output
+/// The `fused` strategy: the request's segments, or when it names none every segment [`choose_segments`]
+/// picks, placed by `overlap` (outputs over inputs where the kernels allow it, a segment's output
 /// over its input included). Segment members run the reference kernels; other operators keep the request's.
 pub struct Fused;
 
@@ -110,7 +113,7 @@ impl Strategy for Fused {
         let mut request = request.clone();
         if request.segments.is_empty() {
             let choices = choose_segments(graph, &schedule, &request).map_err(StrategyError::from)?;
-            request.segments = choices.into_iter().flat_map(|c| c.segments).collect();
+            request.segments = choices.into_iter().map(|c| c.ops).collect();
         }
         let placement = strategy_by_name("overlap").expect("`overlap` is registered");
         let mut plan = placement.plan(graph, &request)?;

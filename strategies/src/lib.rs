@@ -48,7 +48,7 @@ pub mod rng;
 pub use best_of::BestOf;
 pub use canonical::Canonical;
 pub use exact::ExactPacker;
-pub use fusion::{choose_segments, ChainChoice, Fused};
+pub use fusion::{choose_segments, Fused, SegmentChoice};
 pub use greedy::{GreedyPacker, Order, Placement};
 pub use hill_climb::HillClimb;
 #[cfg(any(feature = "microlp", feature = "highs", feature = "coin_cbc"))]

@@ -14,9 +14,9 @@
 //! reference kernel an optimized operator at a step where the placed buffers reach the top of the arena (an
 //! operator elsewhere cannot lower it), the one with the most live bytes there, and plans again. It stops when
 //! no optimized operator is left at such a step, or after [`Pareto::patience`] stages without a smaller
-//! arena; the all-reference plan is always added. Then the fused points: the chains that gain, by decreasing
-//! gain, fused one more at a time with the other operators optimized until the arena stops falling, and the
-//! best of those with every operator on the reference kernels. Every stage is a real plan, checked and estimated by the
+//! arena; the all-reference plan is always added. Then the fused points: the segments that gain, where the
+//! arena peaks first, fused one more at a time with the other operators optimized until the arena stops
+//! falling, and the best of those with every operator on the reference kernels. Every stage is a real plan, checked and estimated by the
 //! [`CostModel`]; the front keeps the points no other point beats on both RAM and cycles.
 //! Cycles are estimates from the cost table (see [`arenaplan_planner::cost`]); RAM is the arena.
 
@@ -134,10 +134,9 @@ impl Pareto {
         Ok(pareto_filter(points))
     }
 
-    /// The points with row-streamed fused segments, placed by `placement`: the chains that gain, cut by
-    /// [`choose_segments`] and taken by decreasing gain, one more at a time with every other operator
-    /// optimized, until one more no longer lowers the arena; then the best of those with every operator on the
-    /// reference kernels.
+    /// The points with row-streamed fused segments, placed by `placement`: the segments [`choose_segments`]
+    /// picks, where the arena peaks first, one more at a time with every other operator optimized, until one
+    /// more no longer lowers the arena; then the best of those with every operator on the reference kernels.
     fn fused_points(
         &self,
         graph: &Graph<'_>,
@@ -148,31 +147,30 @@ impl Pareto {
         let all_reference =
             PlanRequest { kernels: KernelVariant::Reference, op_kernels: BTreeMap::new(), ..request.clone() };
         let choices = choose_segments(graph, &graph.default_schedule(), &all_reference).map_err(StrategyError::from)?;
-        let gaining: Vec<Vec<Vec<u32>>> = choices
-            .into_iter()
-            .filter(|c| c.fused_peak < c.unfused_peak && !c.segments.is_empty())
-            .map(|c| c.segments)
-            .collect();
+        let gaining: Vec<Vec<u32>> = choices.into_iter().map(|c| c.ops).collect();
         let mut points = Vec::new();
         if gaining.is_empty() {
             return Ok(points);
         }
-        // Chains by decreasing gain until one more no longer lowers the arena (its members would only run slower).
-        let (mut best_arena, mut best_take) = (u64::MAX, 0);
+        // Segments where the arena peaks first, one more at a time, until one more no longer lowers the arena
+        // (the segments come by decreasing peak, so the rest cannot lower it either); every other operator
+        // optimized.
+        let (mut best_arena, mut best_take, mut stale) = (u64::MAX, 0, 0);
         for take in 1..=gaining.len() {
-            let segments: Vec<Vec<u32>> = gaining[..take].iter().flatten().cloned().collect();
-            let point = self.point(graph, request, placement, &BTreeMap::new(), &segments, optimizable)?;
-            let smaller = point.arena_bytes < best_arena;
+            let point = self.point(graph, request, placement, &BTreeMap::new(), &gaining[..take], optimizable)?;
+            if point.arena_bytes < best_arena {
+                (best_arena, best_take, stale) = (point.arena_bytes, take, 0);
+            } else {
+                stale += 1;
+            }
             points.push(point);
-            if !smaller {
+            if stale > 0 {
                 break;
             }
-            (best_arena, best_take) = (points[points.len() - 1].arena_bytes, take);
         }
-        // The same segments with every other operator on the reference kernels too (no scratch, more overlaps).
-        let segments: Vec<Vec<u32>> = gaining[..best_take].iter().flatten().cloned().collect();
+        // The best of those with every other operator on the reference kernels too (no scratch, more overlaps).
         let all: BTreeMap<u32, KernelVariant> = optimizable.iter().map(|op| (op.0, KernelVariant::Reference)).collect();
-        points.push(self.point(graph, request, placement, &all, &segments, optimizable)?);
+        points.push(self.point(graph, request, placement, &all, &gaining[..best_take], optimizable)?);
         Ok(points)
     }
 
