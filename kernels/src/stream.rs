@@ -163,18 +163,22 @@ pub fn drive(
     for y in 0..members[n - 1].out_rows {
         produce(members, &mut produced, n - 1, y, &mut |j, y, produced: &[usize; MAX_STREAM_MEMBERS]| {
             // Every window must lie inside the rows its ring keeps: produced - held .. produced.
-            for input in members[j].inputs.iter().flatten() {
-                if let Source::Member(i) = input.source {
-                    let (first, end) = (input.first_needed(y), input.needed_end(y));
-                    if first < end && first + held[i] < produced[i] {
-                        return Err(KernelError::BadOperand { step });
-                    }
-                }
+            if ring_reads(&members[j], y).any(|(i, first)| first + held[i] < produced[i]) {
+                return Err(KernelError::BadOperand { step });
             }
             row(j, y)
         })?;
     }
     Ok(())
+}
+
+/// The rings row `y` of `member` reads: each producing member with the first row its window reads (windows
+/// that read no row are left out).
+fn ring_reads(member: &MemberRows, y: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    member.inputs.iter().flatten().filter_map(move |input| match input.source {
+        Source::Member(i) if input.first_needed(y) < input.needed_end(y) => Some((i, input.first_needed(y))),
+        _ => None,
+    })
 }
 
 /// Compute row `y` of member `j`, first pulling the rows of the earlier members its windows need; `row` sees
@@ -211,13 +215,8 @@ pub fn ring_rows(members: &[MemberRows]) -> Option<[usize; MAX_STREAM_MEMBERS]> 
     let mut produced = [0usize; MAX_STREAM_MEMBERS];
     for y in 0..members[n - 1].out_rows {
         produce(members, &mut produced, n - 1, y, &mut |j, y, produced: &[usize; MAX_STREAM_MEMBERS]| {
-            for input in members[j].inputs.iter().flatten() {
-                if let Source::Member(i) = input.source {
-                    let (first, end) = (input.first_needed(y), input.needed_end(y));
-                    if first < end {
-                        need[i] = need[i].max(produced[i].saturating_sub(first));
-                    }
-                }
+            for (i, first) in ring_reads(&members[j], y) {
+                need[i] = need[i].max(produced[i].saturating_sub(first));
             }
             Ok(())
         })
