@@ -15,6 +15,9 @@ use serde::Serialize;
 
 use crate::cortex_m::measure_network;
 
+/// The network the issue's latency target names.
+const TARGET_MODEL: &str = "mobilenet_v2_030_80_1000";
+
 /// The emulated board the section counts instructions on.
 pub const BOARD: &str = "mps2-an386";
 
@@ -106,7 +109,7 @@ pub fn fused_rows(board: bool) -> anyhow::Result<Vec<FusedRow>> {
 pub fn render_markdown(rows: &[FusedRow]) -> String {
     let mut out = format!(
         "Reference kernels on both sides; `exact` holds every tensor whole (layer by layer), `fused` row-streams \
-         the chains `strategies::fusion` picks. Host times: median of 7 runs on this machine (noisy). Board: \
+         the segments `strategies::fusion` picks. Host times: median of 7 runs on this machine (noisy). Board: \
          instructions counted on the emulated Cortex-M4 (`{BOARD}`, QEMU).\n\n\
          | network | bound today B | layer-by-layer B | fused B (segments) | fused vs bound | host ms: layer-by-layer / fused | {BOARD} instructions: layer-by-layer / fused | fused / layer-by-layer |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|\n"
@@ -139,11 +142,20 @@ pub fn render_markdown(rows: &[FusedRow]) -> String {
         ));
     }
     if measured > 0 {
+        let target = rows.iter().find(|r| r.model == TARGET_MODEL).and_then(|r| {
+            Some(r.fused.board_instructions? as f64 / r.layer_by_layer.board_instructions?.max(1) as f64)
+        });
+        let verdict = match target {
+            Some(ratio) => {
+                format!("{:+.1}% ({})", (ratio - 1.0) * 100.0, if ratio <= 1.10 { "met" } else { "**not met**" })
+            }
+            None => "not measured".to_owned(),
+        };
         out.push_str(&format!(
-            "\nTarget: the fused plan at most 10% slower than layer by layer with the same kernels: worst {:.1}% on \
-             {BOARD} instructions ({}).\n",
-            (worst_ratio - 1.0) * 100.0,
-            if worst_ratio <= 1.10 { "met" } else { "**not met**" }
+            "
+Target ({TARGET_MODEL}): the fused plan at most 10% slower than layer by layer with the same kernels, \
+             in {BOARD} instructions: {verdict}. Across the networks above: at most {:+.1}%.\n",
+            (worst_ratio - 1.0) * 100.0
         ));
     } else {
         out.push_str(
