@@ -8,7 +8,9 @@ use common::check_goldens;
 use arenaplan::datasets;
 use arenaplan::planner::export::{tflm, ExportError};
 use arenaplan::planner::segments::greedy_segments;
-use arenaplan::planner::{check_plan, lower, CheckError, Graph, LoweringError, Plan, PlanRequest};
+use arenaplan::planner::{
+    check_plan, lower, BufferOrigin, CheckError, Graph, LoweringError, Plan, PlanRequest, TensorId,
+};
 use arenaplan::strategies::strategy_by_name;
 
 fn overlap_plan(graph: &Graph<'_>, request: &PlanRequest) -> Plan {
@@ -114,5 +116,51 @@ fn the_tflm_export_refuses_a_fused_plan_by_name() {
             assert!(reason.contains("row-streamed fused segments"), "{reason}")
         }
         other => panic!("expected the tflm export to refuse, got {:?}", other.map(|b| b.len())),
+    }
+}
+
+#[test]
+fn streaming_the_input_row_by_row_matches_tflm_and_keeps_the_input_out_of_the_arena() {
+    let mut streamed = Vec::new();
+    for name in datasets::network_names() {
+        let bytes = datasets::model_bytes(&name).unwrap();
+        let graph = Graph::from_bytes(&bytes).unwrap();
+        let fused = strategy_by_name("fused").unwrap();
+        let whole = fused.plan(&graph, &PlanRequest::default()).unwrap();
+        let request = PlanRequest { stream_input: true, ..PlanRequest::default() };
+        let plan = fused.plan(&graph, &request).expect("fused plans with a streamed input");
+        let checked = check_plan(&graph, &plan).expect("the streamed plan checks");
+        let input = graph.model().inputs[0];
+        if checked.lowering.segments.iter().any(|s| s.streamed_input.is_some()) {
+            // The input is a ring now, smaller than the whole input.
+            let ring = checked.problem().buffers.iter().find(|b| b.origin == BufferOrigin::Tensor(input as u32));
+            let whole_bytes = graph.tensor(TensorId(input as u32)).byte_size as u64;
+            assert!(ring.is_some_and(|b| b.size_bytes < whole_bytes), "{name}: the input is not a ring");
+            streamed.push(format!("{name}: {} -> {}", whole.arena_bytes, plan.arena_bytes));
+        }
+        check_goldens(&name, &bytes, &graph, &plan).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    println!("{streamed:#?}");
+    assert!(streamed.len() >= 3, "only {streamed:?} streamed their input");
+}
+
+#[test]
+fn a_streamed_input_needs_its_rows_and_is_not_exported_for_firmware() {
+    let name = "mobilenet_v2_030_80_1000";
+    let bytes = datasets::model_bytes(name).unwrap();
+    let graph = Graph::from_bytes(&bytes).unwrap();
+    let request = PlanRequest { stream_input: true, ..PlanRequest::default() };
+    let plan = strategy_by_name("fused").unwrap().plan(&graph, &request).unwrap();
+    let compiled = arenaplan::planner::program::compile(&graph, &plan).unwrap();
+    let program = compiled.program(&bytes);
+    assert!(arenaplan::kernels::input_is_streamed(&program, 0), "the plan does not stream its input");
+    let mut arena = vec![0u8; program.arena_bytes as usize];
+    assert_eq!(
+        arenaplan::kernels::run(&program, &mut arena),
+        Err(arenaplan::kernels::KernelError::NoInputRows { input: 0, row: 0 })
+    );
+    match arenaplan::planner::export::rust::to_rust(&graph, &plan, name) {
+        Err(ExportError::Unsupported { format: "rust", reason }) => assert!(reason.contains("row by row"), "{reason}"),
+        other => panic!("expected the rust export to refuse, got {:?}", other.map(|m| m.len())),
     }
 }

@@ -30,6 +30,8 @@ pub struct FrontRow {
     pub optimizable_ops: usize,
     /// Row-streamed fused segments.
     pub fused_segments: usize,
+    /// Whether the model input is read row by row.
+    pub streamed_input: bool,
 }
 
 /// One network's front.
@@ -77,6 +79,7 @@ pub fn network_fronts(pictures: &Path) -> anyhow::Result<Vec<NetworkFront>> {
                     reference_ops: p.reference_ops,
                     optimizable_ops: p.optimizable_ops,
                     fused_segments: p.fused_segments,
+                    streamed_input: p.streamed_input,
                 })
                 .collect(),
             seconds,
@@ -96,10 +99,13 @@ pub fn network_fronts(pictures: &Path) -> anyhow::Result<Vec<NetworkFront>> {
 const TARGETS: &[(&str, u64)] =
     &[("mobilenet_v2_030_80_1000", 22_000), ("mobilenet_v1_025_96", 28_000), ("resnet8_32", 19_000)];
 
+/// The arena target for the min-RAM point with the model input read row by row (bytes), by network.
+const STREAMED_TARGETS: &[(&str, u64)] = &[("mobilenet_v2_030_80_1000", 14_000)];
+
 /// The README section.
 pub fn render_markdown(rows: &[NetworkFront]) -> String {
     let mut out = String::from(
-        "| network | lower bound today B | front: arena B / est. Mcycles (placement, kernels) | min-RAM point vs bound | target | plan time s |\n|---|---:|---|---:|---|---:|\n",
+        "| network | lower bound today B | front: arena B / est. Mcycles (placement, kernels) | min-RAM point (input whole) vs bound | target | plan time s |\n|---|---:|---|---:|---|---:|\n",
     );
     for r in rows {
         let points: Vec<String> = r
@@ -115,6 +121,7 @@ pub fn render_markdown(rows: &[NetworkFront]) -> String {
                     0 => String::new(),
                     n => format!(", {n} fused"),
                 };
+                let fused = if p.streamed_input { format!("{fused}, input streamed") } else { fused };
                 format!(
                     "{} / {:.1} ({}, {kernels}{fused})",
                     thousands(p.arena_bytes),
@@ -123,18 +130,23 @@ pub fn render_markdown(rows: &[NetworkFront]) -> String {
                 )
             })
             .collect();
-        let min_ram = r.front.first().map_or(0, |p| p.arena_bytes);
+        // The byte targets are for the input held whole; the input-streaming target has its own figure.
+        let streamed_min = r.front.iter().filter(|p| p.streamed_input).map(|p| p.arena_bytes).min();
+        let min_ram = r.front.iter().filter(|p| !p.streamed_input).map(|p| p.arena_bytes).min().unwrap_or(0);
         let ratio = min_ram as f64 * 100.0 / r.lower_bound_bytes.max(1) as f64;
+        let verdict = |met: bool| if met { "met" } else { "**not met**" };
+        let streaming = match (STREAMED_TARGETS.iter().find(|(m, _)| *m == r.model), streamed_min) {
+            (Some((_, t)), Some(b)) => {
+                format!("; input streamed: {} B, <= {} B: {}", thousands(b), thousands(*t), verdict(b <= *t))
+            }
+            (Some((_, t)), None) => format!("; input streamed: no point, <= {} B: **not met**", thousands(*t)),
+            (None, Some(b)) => format!("; input streamed: {} B", thousands(b)),
+            (None, None) => String::new(),
+        };
         let target = match TARGETS.iter().find(|(m, _)| *m == r.model) {
-            Some((_, t)) => {
-                let verdict = if min_ram <= *t { "met" } else { "**not met**" };
-                format!("<= {} B: {verdict}", thousands(*t))
-            }
+            Some((_, t)) => format!("<= {} B: {}{streaming}", thousands(*t), verdict(min_ram <= *t)),
             None if !r.has_convolutions => "none (no convolution)".to_owned(),
-            None => {
-                let verdict = if ratio <= 60.0 { "met" } else { "**not met**" };
-                format!("<= 60% of bound: {verdict}")
-            }
+            None => format!("<= 60% of bound: {}{streaming}", verdict(ratio <= 60.0)),
         };
         out.push_str(&format!(
             "| {} | {} | {} | {:.1}% | {} | {:.3} |\n",

@@ -32,6 +32,13 @@ pub enum KernelError {
         /// The step.
         step: usize,
     },
+    /// The program reads a model input row by row and the caller gave no such row.
+    NoInputRows {
+        /// The model input.
+        input: usize,
+        /// The row.
+        row: usize,
+    },
 }
 
 impl fmt::Display for KernelError {
@@ -44,6 +51,9 @@ impl fmt::Display for KernelError {
             KernelError::Overlap { step } => write!(f, "step {step} writes over one of its inputs"),
             KernelError::BadLength { kernel } => write!(f, "{kernel}: a slice has the wrong length for its shape"),
             KernelError::BadOperand { step } => write!(f, "step {step} has an operand its kernel does not accept"),
+            KernelError::NoInputRows { input, row } => {
+                write!(f, "the program reads model input {input} row by row, and row {row} was not given")
+            }
         }
     }
 }

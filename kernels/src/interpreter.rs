@@ -79,7 +79,8 @@ pub fn scratch_bytes(step: &Step) -> usize {
             | KernelId::ResizeBilinearS8
             | KernelId::PreluS8
             | KernelId::TransposeConv2dS8
-            | KernelId::RowStreamS8 => {}
+            | KernelId::RowStreamS8
+            | KernelId::InputRowsS8 => {}
         }
     }
     match step.kernel {
@@ -113,7 +114,7 @@ pub fn scratch_bytes(step: &Step) -> usize {
         KernelId::TransposeConv2dS8 => transpose_conv2d_s8::transpose_conv2d_s8_scratch_bytes(params!(step, Conv, 0)),
         // Copies and layout-only kernels need no scratch; a segment header computes nothing (its rings are its
         // members' outputs).
-        KernelId::CopyS8 | KernelId::PadS8 | KernelId::ConcatS8 | KernelId::RowStreamS8 => 0,
+        KernelId::CopyS8 | KernelId::PadS8 | KernelId::ConcatS8 | KernelId::RowStreamS8 | KernelId::InputRowsS8 => 0,
     }
 }
 
@@ -319,7 +320,7 @@ fn run_reference(
             transpose_conv2d_s8::transpose_conv2d_s8(params!(step, Conv, bad), a, b, c, d, e, output)
         }
         // A segment header runs through `stream::run_segment`, never as a step of its own.
-        KernelId::RowStreamS8 => bad,
+        KernelId::RowStreamS8 | KernelId::InputRowsS8 => bad,
     }
 }
 
@@ -347,7 +348,8 @@ fn run_optimized(
 }
 
 /// Run every step of `program` in `arena` (at least `program.arena_bytes` long). The model inputs must be in
-/// place (see [`input_mut`]); the outputs are then read with [`output`].
+/// place (see [`input_mut`]); the outputs are then read with [`output`]. A program that reads an input row by
+/// row ([`input_is_streamed`]) needs [`run_streaming`].
 pub fn run(program: &Program<'_>, arena: &mut [u8]) -> Result<(), KernelError> {
     run_observed(program, arena, &mut Unobserved)
 }
@@ -358,13 +360,56 @@ pub fn run_observed(
     arena: &mut [u8],
     observer: &mut impl StepObserver,
 ) -> Result<(), KernelError> {
+    run_with(program, arena, observer, &mut NoRows)
+}
+
+/// Rows of the model inputs a program streams ([`KernelId::InputRowsS8`]), given by the caller on demand.
+pub trait RowSource {
+    /// Write bytes `offset..offset + out.len()` of row `row` of model input `input` into `out` (rows are
+    /// asked in order, each once); `false` when the row cannot be given.
+    fn read_row(&mut self, input: usize, row: usize, offset: usize, out: &mut [u8]) -> bool;
+}
+
+/// The source of [`run`]: has no rows.
+struct NoRows;
+
+impl RowSource for NoRows {
+    fn read_row(&mut self, _input: usize, _row: usize, _offset: usize, _out: &mut [u8]) -> bool {
+        false
+    }
+}
+
+impl<F: FnMut(usize, usize, usize, &mut [u8]) -> bool> RowSource for F {
+    fn read_row(&mut self, input: usize, row: usize, offset: usize, out: &mut [u8]) -> bool {
+        self(input, row, offset, out)
+    }
+}
+
+/// [`run`] for a program that streams some of its model inputs: their rows come from `rows` as the program
+/// needs them, so those inputs never sit whole in the arena (the other inputs must be in place as for
+/// [`run`]). Fails with [`KernelError::NoInputRows`] when `rows` does not give a row.
+pub fn run_streaming(program: &Program<'_>, arena: &mut [u8], rows: &mut impl RowSource) -> Result<(), KernelError> {
+    run_with(program, arena, &mut Unobserved, rows)
+}
+
+/// Whether `program` reads model input `i` row by row (then [`input_mut`] gives its ring, not the whole input).
+pub fn input_is_streamed(program: &Program<'_>, i: usize) -> bool {
+    program.steps.iter().any(|s| matches!(s.params, StepParams::InputRows(p) if p.input as usize == i))
+}
+
+fn run_with(
+    program: &Program<'_>,
+    arena: &mut [u8],
+    observer: &mut impl StepObserver,
+    rows: &mut impl RowSource,
+) -> Result<(), KernelError> {
     check(program, arena.len())?;
     let mut i = 0;
     while let Some(step) = program.steps.get(i) {
         observer.before_step(i);
         // A segment header runs its members row by row; they are then skipped.
         let members = if step.kernel == KernelId::RowStreamS8 {
-            stream::run_segment(program, arena, i)?
+            stream::run_segment(program, arena, i, rows)?
         } else {
             run_step(program, arena, i, step)?;
             0

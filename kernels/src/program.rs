@@ -108,6 +108,9 @@ pub enum KernelId {
     /// by row, their intermediate outputs held as ring buffers of rows ([`crate::stream`]). Its input is the
     /// segment's input and its output the segment's output; it computes nothing itself.
     RowStreamS8,
+    /// A segment member that reads rows of a model input from the caller ([`crate::run_streaming`]) into its
+    /// ring, so the input never sits whole in the arena.
+    InputRowsS8,
 }
 
 impl KernelId {
@@ -143,6 +146,7 @@ impl KernelId {
             KernelId::PreluS8 => "prelu_s8",
             KernelId::TransposeConv2dS8 => "transpose_conv2d_s8",
             KernelId::RowStreamS8 => "row_stream_s8",
+            KernelId::InputRowsS8 => "input_rows_s8",
         }
     }
 
@@ -601,6 +605,8 @@ pub enum StepParams {
     NoParams,
     /// [`KernelId::RowStreamS8`].
     Stream(StreamParams),
+    /// [`KernelId::InputRowsS8`].
+    InputRows(InputRowsParams),
 }
 
 /// Most steps a row-streamed segment fuses ([`StreamParams::members`]).
@@ -612,6 +618,16 @@ pub const MAX_STREAM_MEMBERS: usize = 8;
 pub struct StreamParams {
     /// How many of the following steps the segment fuses (2 to [`MAX_STREAM_MEMBERS`]).
     pub members: u32,
+}
+
+/// Parameters of [`KernelId::InputRowsS8`]: which model input it reads, and that input's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct InputRowsParams {
+    /// The model input (index into [`Program::inputs`]).
+    pub input: u32,
+    /// Its shape `[1, h, w, c]`: rows of `w x c` bytes.
+    pub shape: [u32; 4],
 }
 
 /// Most operands a step takes (data, weights, bias, multipliers, shifts).

@@ -8,7 +8,8 @@
 //! and row `y` lives in ring row `y mod k`) or a tensor held whole (the segment's input, which is the first
 //! member's input 0, or any other tensor alive around the segment). Only the last member's output is whole.
 //! Members are the reference CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D and ADD of equal shapes,
-//! batch 1.
+//! batch 1, and, as the first member only, [`KernelId::InputRowsS8`]: a model input read from the caller row by
+//! row into its ring ([`crate::run_streaming`]), so the input never sits whole in the arena.
 //!
 //! [`drive`] fixes the order: the last member's rows are computed in order, and before a member computes row
 //! `y` it pulls, in order, the rows of the earlier members its windows need. Every row of every member is
@@ -21,7 +22,8 @@
 use crate::interpreter::blob;
 use crate::program::{AddParams, KernelId, Operand, Program, Slice, Step, StepParams, Variant, MAX_STREAM_MEMBERS};
 use crate::reference::access::{ArenaCells, ByteSink, ByteSource};
-use crate::reference::aliased::{binary_chunked_range, flat};
+use crate::interpreter::RowSource;
+use crate::reference::aliased::{binary_chunked_range, flat, CHUNK_BYTES};
 use crate::reference::{conv2d_s8, elementwise_s8, pool2d_s8};
 use crate::KernelError;
 
@@ -114,6 +116,7 @@ pub fn member_rows(step: &Step) -> Option<MemberRows> {
             let row = window(p.output, 1, 0, 1);
             member(p.output, p.output, [Some(row), Some(row)])
         }
+        (KernelId::InputRowsS8, StepParams::InputRows(p)) => member(p.shape, p.shape, [None, None]),
         _ => None,
     }
 }
@@ -317,6 +320,10 @@ fn checked_segment<'p>(program: &Program<'p>, index: usize) -> Result<Segment<'p
     if header.inputs[0] != members[0].inputs[0] || header.output != members[n - 1].output {
         return Err(bad);
     }
+    // Only a segment's first member may read a model input row by row.
+    if members[1..].iter().any(|m| m.kernel == KernelId::InputRowsS8) {
+        return Err(bad);
+    }
     // Rings: disjoint from each other, from the output and from every whole input.
     let rings = &members[..n - 1];
     let output = members[n - 1].output;
@@ -327,7 +334,12 @@ fn checked_segment<'p>(program: &Program<'p>, index: usize) -> Result<Segment<'p
             return Err(overlap);
         }
     }
-    let Operand::Arena(segment_input) = header.inputs[0] else { return Err(bad) };
+    // A segment that streams its input from the caller has no input in the arena.
+    let segment_input = match header.inputs[0] {
+        Operand::Arena(s) => Some(s),
+        Operand::Unused if members[0].kernel == KernelId::InputRowsS8 => None,
+        _ => return Err(bad),
+    };
     for (j, step) in members.iter().enumerate() {
         for (k, input) in rows[j].inputs.iter().enumerate() {
             let (Some(input), Operand::Arena(s)) = (input, step.inputs[k]) else { continue };
@@ -340,7 +352,8 @@ fn checked_segment<'p>(program: &Program<'p>, index: usize) -> Result<Segment<'p
             if slices_overlap(&output, &s) {
                 // Only the segment's own input may overlap the output, by the declared lead.
                 let lead = crate::memory::stream_lead_bytes(members).ok_or(overlap)?;
-                if s != segment_input || (output.offset as u64).saturating_add(lead) > segment_input.offset as u64 {
+                let Some(segment_input) = segment_input.filter(|&input| input == s) else { return Err(overlap) };
+                if (output.offset as u64).saturating_add(lead) > segment_input.offset as u64 {
                     return Err(overlap);
                 }
             }
@@ -351,7 +364,12 @@ fn checked_segment<'p>(program: &Program<'p>, index: usize) -> Result<Segment<'p
 
 /// Run the row-streamed segment whose [`KernelId::RowStreamS8`] header is step `index` of `program` over
 /// `arena`; returns how many member steps it ran (the caller skips them).
-pub(crate) fn run_segment(program: &Program<'_>, arena: &mut [u8], index: usize) -> Result<usize, KernelError> {
+pub(crate) fn run_segment(
+    program: &Program<'_>,
+    arena: &mut [u8],
+    index: usize,
+    rows_in: &mut impl RowSource,
+) -> Result<usize, KernelError> {
     let Segment { members, rows, held } = checked_segment(program, index)?;
     let n = members.len();
     let cells = ArenaCells::new(arena);
@@ -393,6 +411,21 @@ pub(crate) fn run_segment(program: &Program<'_>, arena: &mut [u8], index: usize)
                     let q = AddParams { input1: flat(len), input2: flat(len), output: flat(len), ..*p };
                     elementwise_s8::add_s8(&q, x, z, o)
                 })
+            }
+            (KernelId::InputRowsS8, StepParams::InputRows(p)) => {
+                // The caller's row, chunk by chunk through the stack, into the ring.
+                let (input, base) = (p.input as usize, out.out_row_start(y, m.out_row_bytes));
+                let mut chunk = [0u8; CHUNK_BYTES];
+                let mut at = 0;
+                while at < m.out_row_bytes {
+                    let n = CHUNK_BYTES.min(m.out_row_bytes - at);
+                    if !rows_in.read_row(input, y, at, &mut chunk[..n]) {
+                        return Err(KernelError::NoInputRows { input, row: y });
+                    }
+                    (0..n).for_each(|k| out.set_byte(base + at + k, chunk[k]));
+                    at += n;
+                }
+                Ok(())
             }
             _ => Err(KernelError::BadOperand { step: index }),
         }

@@ -176,7 +176,7 @@ fn lower_with(
     for (pos, op) in schedule.iter().enumerate() {
         step_of_op[op.0 as usize] = pos as u32 + 1 + shift;
     }
-    let segments = check_segments(graph, schedule, &request.segments)?;
+    let segments = check_segments(graph, schedule, &request.segments, request.stream_input)?;
     // Fusing: rings replace intermediate tensors; what a segment touches lives through all of it.
     let mut ring_bytes = vec![None; graph.tensor_count()];
     let mut live_from = vec![u32::MAX; graph.tensor_count()];
@@ -241,7 +241,14 @@ fn lower_with(
             .collect();
     for (&op, &variant) in schedule.iter().zip(&kernels) {
         let step = step_of_op[op.0 as usize];
-        for (k, bytes) in scratch_bytes(graph, op, variant).into_iter().enumerate().filter(|(_, b)| *b > 0) {
+        // TFLM's scratch needs are reserved for the reference kernels so that a plan TFLM could run has TFLM's
+        // arena; a plan with fused segments runs on this crate's interpreter alone, whose reference kernels use
+        // no arena scratch, so it reserves none for them.
+        let needs = match variant {
+            KernelVariant::Reference if !segments.is_empty() => Vec::new(),
+            _ => scratch_bytes(graph, op, variant),
+        };
+        for (k, bytes) in needs.into_iter().enumerate().filter(|(_, b)| *b > 0) {
             buffers.push(Buffer {
                 id: BufferId(0),
                 origin: BufferOrigin::Scratch(op.0),

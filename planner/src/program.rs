@@ -3,10 +3,10 @@
 
 use arenaplan_kernels::io::{ElementType, TensorDescriptor, MAX_RANK};
 use arenaplan_kernels::program::{
-    AddParams, BroadcastParams, ClampParams, ConcatParams, ConvParams, FullyConnectedParams, HardSwishParams, KernelId,
-    LeakyReluParams, LogisticParams, MeanParams, MulParams, Operand, PadParams, PoolParams, PreluParams, Program,
-    QuantizeParams, ReluParams, ResizeParams, Slice, SliceParams, SoftmaxParams, Step, StepParams, StreamParams,
-    TransposeParams, Variant, MAX_OPERANDS, SLICE_MAX_DIMS, TRANSPOSE_MAX_DIMS,
+    AddParams, BroadcastParams, ClampParams, ConcatParams, ConvParams, FullyConnectedParams, HardSwishParams,
+    InputRowsParams, KernelId, LeakyReluParams, LogisticParams, MeanParams, MulParams, Operand, PadParams, PoolParams,
+    PreluParams, Program, QuantizeParams, ReluParams, ResizeParams, Slice, SliceParams, SoftmaxParams, Step,
+    StepParams, StreamParams, TransposeParams, Variant, MAX_OPERANDS, SLICE_MAX_DIMS, TRANSPOSE_MAX_DIMS,
 };
 
 use crate::graph::{Graph, OpId, TensorId};
@@ -274,6 +274,7 @@ fn activation_bounds(params: &StepParams) -> Option<(i32, i32)> {
         | StepParams::Resize(_)
         | StepParams::Prelu(_)
         | StepParams::Stream(_)
+        | StepParams::InputRows(_)
         | StepParams::NoParams => None,
     }
 }
@@ -1109,13 +1110,36 @@ impl<'a> Compiler<'_, 'a> {
     /// The header step of fused segment `segment`: its input, its output and its member count.
     fn segment_header(&self, segment: &FusedSegment) -> Result<Step, CompileError> {
         let first = segment.ops[0].0 as usize;
-        let inputs = one_operand(Operand::Arena(self.arena(first, segment.input.0 as usize)?));
+        // A segment that reads the model input row by row has no input in the arena; its first member is the
+        // `InputRowsS8` step.
+        let (inputs, sources) = match segment.streamed_input {
+            Some(_) => ([Operand::Unused; MAX_OPERANDS], 1),
+            None => (one_operand(Operand::Arena(self.arena(first, segment.input.0 as usize)?)), 0),
+        };
         Ok(Step {
             kernel: KernelId::RowStreamS8,
             variant: Variant::Reference,
-            params: StepParams::Stream(StreamParams { members: segment.ops.len() as u32 }),
+            params: StepParams::Stream(StreamParams { members: (segment.ops.len() + sources) as u32 }),
             inputs,
             output: self.arena(first, segment.output.0 as usize)?,
+            scratch: None,
+        })
+    }
+
+    /// The first member of a segment that reads model input `t` row by row: it fills the input's ring.
+    fn input_rows(&self, op: usize, t: TensorId) -> Result<Step, CompileError> {
+        let shape = &self.tensor(t.0 as usize).shape;
+        let [n, h, w, c] = shape.as_slice() else {
+            return Err(Self::bad(op, "a streamed model input must be 4-D"));
+        };
+        let index = self.graph.model().inputs.iter().position(|&i| i == t.0 as usize).unwrap_or(0);
+        let params = InputRowsParams { input: index as u32, shape: [*n as u32, *h as u32, *w as u32, *c as u32] };
+        Ok(Step {
+            kernel: KernelId::InputRowsS8,
+            variant: Variant::Reference,
+            params: StepParams::InputRows(params),
+            inputs: [Operand::Unused; MAX_OPERANDS],
+            output: self.arena(op, t.0 as usize)?,
             scratch: None,
         })
     }
@@ -1167,6 +1191,10 @@ pub fn compile_checked(
         if let Some(segment) = checked.lowering.segments.iter().find(|s| s.ops[0] == op) {
             steps.push(compiler.segment_header(segment)?);
             step_ops.push(None);
+            if let Some(t) = segment.streamed_input {
+                steps.push(compiler.input_rows(segment.ops[0].0 as usize, t)?);
+                step_ops.push(None);
+            }
         }
         let op_steps = compiler.steps(op)?;
         if op_steps.len() != 1 && checked.lowering.segments.iter().any(|s| s.ops.contains(&op)) {

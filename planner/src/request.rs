@@ -69,6 +69,12 @@ pub struct PlanRequest {
     /// Omitted from the JSON when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub segments: Vec<Vec<u32>>,
+    /// Read the model input row by row into the segment that reads it, when one of `segments` does (with at
+    /// most 7 operators: the reading step takes the eighth place) and the model has one input, read by that
+    /// segment alone: the input then never sits whole in the arena (the
+    /// program runs with `arenaplan_kernels::run_streaming`). Omitted from the JSON when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stream_input: bool,
 }
 
 impl Default for PlanRequest {
@@ -83,6 +89,7 @@ impl Default for PlanRequest {
             op_kernels: BTreeMap::new(),
             limits: Limits::default(),
             segments: Vec::new(),
+            stream_input: false,
         }
     }
 }

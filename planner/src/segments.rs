@@ -15,7 +15,9 @@
 //! [`PlanRequest::segments`]: crate::PlanRequest::segments
 
 use arenaplan_kernels::memory::stream_lead_bytes;
-use arenaplan_kernels::program::{KernelId, Operand, Slice, Step, Variant, MAX_OPERANDS, MAX_STREAM_MEMBERS};
+use arenaplan_kernels::program::{
+    InputRowsParams, KernelId, Operand, Slice, Step, StepParams, Variant, MAX_OPERANDS, MAX_STREAM_MEMBERS,
+};
 use arenaplan_kernels::stream::{member_rows, ring_rows, segment_rows};
 
 use crate::graph::{Graph, OpId, TensorId};
@@ -49,6 +51,8 @@ pub struct FusedSegment {
     pub reads: Vec<TensorId>,
     /// How far before its input the output may begin ([`stream_lead_bytes`]).
     pub lead_bytes: Option<u64>,
+    /// The model input the segment reads row by row from the caller (then a ring, and `input` names it too).
+    pub streamed_input: Option<TensorId>,
 }
 
 /// A requested segment that cannot be fused.
@@ -98,12 +102,13 @@ fn member_step(graph: &Graph<'_>, op: OpId, bytes_of: &impl Fn(usize) -> u32) ->
 }
 
 /// Check one piece (`index` in the request) against `graph`, with `position[op]` each operator's place in the
-/// schedule.
+/// schedule; `stream_input`: read the model input row by row when this piece alone reads it.
 fn check_chain(
     graph: &Graph<'_>,
     position: &[Option<usize>],
     index: usize,
     ops: &[u32],
+    stream_input: bool,
 ) -> Result<FusedSegment, SegmentError> {
     let fail = |reason: String| SegmentError { index, ops: ops.to_vec(), reason };
     if !(2..=MAX_STREAM_MEMBERS).contains(&ops.len()) {
@@ -146,6 +151,25 @@ fn check_chain(
         }
         steps.push(step);
     }
+    // The model input, read row by row by a first member, when asked and when this segment alone reads it.
+    // (The reading member takes one of the segment's places.)
+    let room = chain.len() < MAX_STREAM_MEMBERS;
+    let streamed_input = streamable_input(graph, &chain).filter(|_| stream_input && room);
+    if let Some(t) = streamed_input {
+        let shape = graph.tensor(t).shape.iter().map(|&d| d as u32).collect::<Vec<_>>();
+        let params = InputRowsParams { input: 0, shape: [shape[0], shape[1], shape[2], shape[3]] };
+        let output = Slice { offset: t.0, len: whole(t.0 as usize) };
+        let source = Step {
+            kernel: KernelId::InputRowsS8,
+            variant: Variant::Reference,
+            params: StepParams::InputRows(params),
+            inputs: [Operand::Unused; MAX_OPERANDS],
+            output,
+            scratch: None,
+        };
+        steps.insert(0, source);
+        intermediates.insert(0, t.0 as usize);
+    }
     let rows = segment_rows(&steps)
         .ok_or_else(|| fail("an operator disagrees on the rows of the tensor it reads from another".into()))?;
     let held = ring_rows(&rows[..steps.len()]).ok_or_else(|| fail("the rings cannot be sized".into()))?;
@@ -165,6 +189,8 @@ fn check_chain(
         Operand::Arena(s) => TensorId(s.offset),
         _ => return Err(fail(format!("operator {} reads no planned tensor as its input", ops[0]))),
     };
+    // A streamed input is a ring: no lead over it (the segment's output never overlaps a ring).
+    let lead_bytes = if streamed_input.is_some() { None } else { stream_lead_bytes(&steps) };
     let mut reads = vec![input];
     for step in &steps {
         for operand in &step.inputs {
@@ -177,17 +203,33 @@ fn check_chain(
         }
     }
     let output = TensorId(steps[steps.len() - 1].output.offset);
-    Ok(FusedSegment { ops: chain, input, output, rings, reads, lead_bytes: stream_lead_bytes(&steps) })
+    Ok(FusedSegment { ops: chain, input, output, rings, reads, lead_bytes, streamed_input })
+}
+
+/// The model's input, when the model has exactly one, 4-D with batch 1, not a model output, read by operators
+/// of `chain` alone (one of them its first).
+fn streamable_input(graph: &Graph<'_>, chain: &[OpId]) -> Option<TensorId> {
+    let model = graph.model();
+    let [t] = model.inputs.as_slice() else { return None };
+    let id = TensorId(*t as u32);
+    let tensor = graph.tensor(id);
+    let consumers = graph.consumers(id);
+    let read_inside = !consumers.is_empty() && consumers.iter().all(|c| chain.contains(c));
+    let first_reads = graph.op(chain[0]).inputs.first().copied().flatten() == Some(*t);
+    (tensor.shape.len() == 4 && tensor.shape[0] == 1 && read_inside && first_reads && !model.outputs.contains(t))
+        .then_some(id)
 }
 
 /// Check the segments `segments` (operator indices, as a request names them) against `graph` run in
 /// `schedule`: each fuses 2 to [`MAX_STREAM_MEMBERS`] operators that run one after another, each a
 /// convolution, depthwise convolution, pooling or equal-shape ADD with batch 1, every output but the last read
-/// inside the segment alone; no operator in two segments.
+/// inside the segment alone; no operator in two segments. With `stream_input`, the segment that alone reads
+/// the model input reads it row by row ([`FusedSegment::streamed_input`]).
 pub fn check_segments(
     graph: &Graph<'_>,
     schedule: &[OpId],
     segments: &[Vec<u32>],
+    stream_input: bool,
 ) -> Result<Vec<FusedSegment>, SegmentError> {
     let mut position = vec![None; graph.op_count()];
     for (pos, op) in schedule.iter().enumerate() {
@@ -196,7 +238,7 @@ pub fn check_segments(
     let mut taken = vec![false; graph.op_count()];
     let mut checked = Vec::with_capacity(segments.len());
     for (index, ops) in segments.iter().enumerate() {
-        let segment = check_chain(graph, &position, index, ops)?;
+        let segment = check_chain(graph, &position, index, ops, stream_input)?;
         for op in &segment.ops {
             if std::mem::replace(&mut taken[op.0 as usize], true) {
                 return Err(SegmentError {
@@ -245,7 +287,7 @@ pub fn is_valid_segment(graph: &Graph<'_>, schedule: &[OpId], ops: &[u32]) -> bo
     for (pos, op) in schedule.iter().enumerate() {
         position[op.0 as usize] = Some(pos);
     }
-    check_chain(graph, &position, 0, ops).is_ok()
+    check_chain(graph, &position, 0, ops, false).is_ok()
 }
 
 /// Every run of [`fusable_runs`] cut greedily into the longest valid segments from its start (operators that

@@ -90,6 +90,7 @@ pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
                     "reference_ops": p.reference_ops,
                     "optimizable_ops": p.optimizable_ops,
                     "fused_segments": p.fused_segments,
+                    "streamed_input": p.streamed_input,
                     "fallback_steps": p.cycles.fallback_steps,
                     "clamped_steps": p.cycles.clamped_steps,
                     "chosen": chosen_index == Some(i),
@@ -139,7 +140,7 @@ pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
                 thousands(p.arena_bytes),
                 thousands(p.cycles.cycles),
                 p.placement,
-                p.fused_segments,
+                if p.streamed_input { format!("{}+in", p.fused_segments) } else { p.fused_segments.to_string() },
                 kernels,
                 notes.join(", ")
             );

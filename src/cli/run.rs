@@ -59,17 +59,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let compiled = compile_checked(&graph, &plan, &checked).context("cannot compile the plan to a program")?;
     let program = compiled.program(&bytes);
     let mut arena = vec![0u8; program.arena_bytes as usize];
-    let slot = kernels::input_mut(&program, &mut arena, 0).context("the model has no input")?;
+    let descriptor = compiled.input_descriptors.first().context("the model has no input")?;
+    let input_len = descriptor.elements() * descriptor.element.size_bytes();
     let input = match &args.input {
         Some(path) => std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
-        None => random_input(slot.len(), args.input_seed),
+        None => random_input(input_len, args.input_seed),
     };
-    if input.len() != slot.len() {
-        bail!("input has {} bytes, the model's first input needs {}", input.len(), slot.len());
+    if input.len() != input_len {
+        bail!("input has {} bytes, the model's first input needs {}", input.len(), input_len);
     }
-    slot.copy_from_slice(&input);
+    let streamed = kernels::input_is_streamed(&program, 0);
+    if !streamed {
+        kernels::input_mut(&program, &mut arena, 0).context("the model has no input")?.copy_from_slice(&input);
+    }
+    // A plan that streams its input reads it row by row from the bytes read above.
+    let row_bytes = (descriptor.dims[2] * descriptor.dims[3]) as usize;
+    let mut rows = |_: usize, row: usize, offset: usize, out: &mut [u8]| {
+        let start = row * row_bytes + offset;
+        input.get(start..start + out.len()).map(|bytes| out.copy_from_slice(bytes)).is_some()
+    };
     let started = Instant::now();
-    kernels::run(&program, &mut arena)?;
+    kernels::run_streaming(&program, &mut arena, &mut rows)?;
     let seconds = started.elapsed().as_secs_f64();
     let out = kernels::output(&program, &arena, 0).context("the model has no output")?;
     if let Some(path) = &args.output {

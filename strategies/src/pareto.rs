@@ -49,6 +49,8 @@ pub struct ParetoPoint {
     pub optimizable_ops: usize,
     /// How many row-streamed fused segments the plan runs (their operators run the reference kernels).
     pub fused_segments: usize,
+    /// Whether the plan reads the model input row by row (it then never sits whole in the arena).
+    pub streamed_input: bool,
 }
 
 impl ParetoPoint {
@@ -58,6 +60,7 @@ impl ParetoPoint {
             0 => String::new(),
             n => format!("{n} fused segment{}, ", if n == 1 { "" } else { "s" }),
         };
+        let fused = if self.streamed_input { format!("{fused}input streamed, ") } else { fused };
         format!("{}, {fused}{}/{} ops reference", self.placement, self.reference_ops, self.optimizable_ops)
     }
 }
@@ -171,6 +174,21 @@ impl Pareto {
         // The best of those with every other operator on the reference kernels too (no scratch, more overlaps).
         let all: BTreeMap<u32, KernelVariant> = optimizable.iter().map(|op| (op.0, KernelVariant::Reference)).collect();
         points.push(self.point(graph, request, placement, &all, &gaining[..best_take], optimizable)?);
+        // With the model input read row by row: the segments chosen for that, with the other operators
+        // optimized, then on the reference kernels.
+        let streaming = PlanRequest { stream_input: true, ..all_reference };
+        let streamed: Vec<Vec<u32>> = choose_segments(graph, &graph.default_schedule(), &streaming)
+            .map_err(StrategyError::from)?
+            .into_iter()
+            .map(|c| c.ops)
+            .collect();
+        let streaming = PlanRequest { stream_input: true, ..request.clone() };
+        for kernels in [BTreeMap::new(), all] {
+            let point = self.point(graph, &streaming, placement, &kernels, &streamed, optimizable)?;
+            if point.streamed_input {
+                points.push(point);
+            }
+        }
         Ok(points)
     }
 
@@ -206,6 +224,11 @@ impl Pareto {
             reference_ops,
             optimizable_ops: optimizable.len(),
             fused_segments: segments.len(),
+            streamed_input: plan.meta.request.stream_input && {
+                let schedule: Vec<OpId> = plan.schedule.iter().map(|&op| OpId(op)).collect();
+                arenaplan_planner::lower_for_estimates(graph, &schedule, &plan.meta.request)
+                    .is_ok_and(|l| l.segments.iter().any(|s| s.streamed_input.is_some()))
+            },
             plan,
         })
     }

@@ -47,11 +47,27 @@ pub fn check_goldens(name: &str, bytes: &[u8], graph: &Graph<'_>, plan: &Plan) -
     for g in &goldens {
         let mut arena = vec![0u8; program.arena_bytes as usize];
         for (i, input) in g.inputs.iter().enumerate() {
+            if kernels::input_is_streamed(&program, i) {
+                continue;
+            }
             let slot = kernels::input_mut(&program, &mut arena, i).expect("input slot");
             assert_eq!(slot.len(), input.len(), "{name}: input {i} size");
             slot.iter_mut().zip(input).for_each(|(s, &v)| *s = v as u8);
         }
-        kernels::run(&program, &mut arena).map_err(|e| format!("{name}: {e}"))?;
+        // A streamed input is given row by row, from the golden input.
+        let row_bytes: Vec<usize> =
+            compiled.input_descriptors.iter().map(|d| (d.dims[2] * d.dims[3]) as usize).collect();
+        let mut rows = |i: usize, row: usize, offset: usize, out: &mut [u8]| {
+            let start = row * row_bytes[i] + offset;
+            match g.inputs[i].get(start..start + out.len()) {
+                Some(bytes) => {
+                    out.iter_mut().zip(bytes).for_each(|(o, &v)| *o = v as u8);
+                    true
+                }
+                None => false,
+            }
+        };
+        kernels::run_streaming(&program, &mut arena, &mut rows).map_err(|e| format!("{name}: {e}"))?;
         for (j, expected) in g.outputs.iter().enumerate() {
             let got: Vec<i8> = kernels::output(&program, &arena, j).unwrap().iter().map(|&b| b as i8).collect();
             assert_eq!(got.len(), expected.len(), "{name}: output {j} length");

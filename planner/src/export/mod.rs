@@ -89,3 +89,21 @@ impl From<CheckError> for ExportError {
 pub fn checked_problem(graph: &Graph<'_>, plan: &Plan) -> Result<BufferProblem, ExportError> {
     Ok(check_plan(graph, plan)?.lowering.problem)
 }
+
+/// Refuse, for `format`, a plan that reads its model input row by row: only the host interpreter's
+/// `arenaplan_kernels::run_streaming` feeds such a program today, and the exported firmware APIs take the input
+/// whole.
+pub(crate) fn refuse_streamed_input(
+    checked: &crate::check::CheckedPlan,
+    format: &'static str,
+) -> Result<(), ExportError> {
+    if checked.lowering.segments.iter().any(|s| s.streamed_input.is_some()) {
+        return Err(ExportError::Unsupported {
+            format,
+            reason: "the plan reads the model input row by row (`stream_input`), which only the host interpreter's \
+                     `run_streaming` feeds; plan without `stream_input` to export it"
+                .to_owned(),
+        });
+    }
+    Ok(())
+}

@@ -63,6 +63,7 @@ pub fn encode(compiled: &CompiledProgram, model: &[u8]) -> Result<Vec<u8>, Expor
 /// The compiled program of a plan and its blob, after the independent validator accepted the plan.
 pub fn compile_to_blob(graph: &Graph<'_>, plan: &Plan) -> Result<(CompiledProgram, Vec<u8>), ExportError> {
     let checked = check_plan(graph, plan)?;
+    super::refuse_streamed_input(&checked, "program blob")?;
     let compiled = compile_checked(graph, plan, &checked).map_err(|e| unsupported(e.to_string()))?;
     let blob = encode(&compiled, graph.model().bytes)?;
     Ok((compiled, blob))

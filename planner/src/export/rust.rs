@@ -54,6 +54,7 @@ pub const USAGE_END: &str = "//! ```";
 pub fn to_rust(graph: &Graph<'_>, plan: &Plan, model_name: &str) -> Result<String, ExportError> {
     let unsupported = |reason: String| ExportError::Unsupported { format: "rust", reason };
     let checked = check_plan(graph, plan)?;
+    super::refuse_streamed_input(&checked, "rust")?;
     let compiled = compile_checked(graph, plan, &checked).map_err(|e| unsupported(e.to_string()))?;
     let steps = &compiled.steps;
     let model = graph.model().bytes;
