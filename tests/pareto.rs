@@ -91,12 +91,14 @@ fn the_command_prints_draws_and_exports_the_chosen_point() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("no plan meets the budget"));
 
-    // The chosen point exports with its per-operator kernel choice, and the document checks.
+    // The chosen point (the smallest arena: fused segments, the input streamed) exports with its choices in its
+    // request, and the document checks.
     let json = dir.path().join("plan.json");
     let exported =
         arenaplan(&["export", "mobilenet_v1_025_96", "-s", "pareto", "--format", "json", "-o", json.to_str().unwrap()]);
     assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
-    assert!(std::fs::read_to_string(&json).unwrap().contains("op_kernels"));
+    let document = std::fs::read_to_string(&json).unwrap();
+    assert!(document.contains("\"segments\"") && document.contains("\"stream_input\": true"), "{document}");
     let checked = arenaplan(&["check-plan", "mobilenet_v1_025_96", json.to_str().unwrap()]);
     assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
 

@@ -20,9 +20,9 @@
 //! [`crate::memory::stream_lead_bytes`] declares (derived from the same order).
 
 use crate::interpreter::blob;
+use crate::interpreter::RowSource;
 use crate::program::{AddParams, KernelId, Operand, Program, Slice, Step, StepParams, Variant, MAX_STREAM_MEMBERS};
 use crate::reference::access::{ArenaCells, ByteSink, ByteSource};
-use crate::interpreter::RowSource;
 use crate::reference::aliased::{binary_chunked_range, flat, CHUNK_BYTES};
 use crate::reference::{conv2d_s8, elementwise_s8, pool2d_s8};
 use crate::KernelError;

@@ -291,12 +291,14 @@ impl Strategy for Overlap {
                 }
             }
         }
-        // Local search over the best first-fit order: swap two buffers, keep the swap unless the arena grows.
+        // Local search over the best first-fit order: swap two buffers, keep the swap unless the arena grows;
+        // no placement goes below the bound with the allowances, so the search stops there.
+        let floor = lower_bound_with_overlaps(problem, allowances);
         if let Some((mut order, direction, mut current)) = fit_best.filter(|b| b.0.len() > 1) {
             let mut rng = SplitMix64::new(request.seed);
             let deadline = Instant::now() + request.time_limit().min(std::time::Duration::from_millis(500));
             for _ in 0..self.swaps {
-                if Instant::now() > deadline {
+                if Instant::now() > deadline || arena <= floor {
                     break;
                 }
                 let (x, y) = (rng.below(order.len() as u64) as usize, rng.below(order.len() as u64) as usize);

@@ -175,7 +175,7 @@ impl Pareto {
         let all: BTreeMap<u32, KernelVariant> = optimizable.iter().map(|op| (op.0, KernelVariant::Reference)).collect();
         points.push(self.point(graph, request, placement, &all, &gaining[..best_take], optimizable)?);
         // With the model input read row by row: the segments chosen for that, with the other operators
-        // optimized, then on the reference kernels.
+        // optimized.
         let streaming = PlanRequest { stream_input: true, ..all_reference };
         let streamed: Vec<Vec<u32>> = choose_segments(graph, &graph.default_schedule(), &streaming)
             .map_err(StrategyError::from)?
@@ -183,11 +183,9 @@ impl Pareto {
             .map(|c| c.ops)
             .collect();
         let streaming = PlanRequest { stream_input: true, ..request.clone() };
-        for kernels in [BTreeMap::new(), all] {
-            let point = self.point(graph, &streaming, placement, &kernels, &streamed, optimizable)?;
-            if point.streamed_input {
-                points.push(point);
-            }
+        let point = self.point(graph, &streaming, placement, &BTreeMap::new(), &streamed, optimizable)?;
+        if point.streamed_input {
+            points.push(point);
         }
         Ok(points)
     }
