@@ -49,6 +49,8 @@ pub struct FusedRow {
     pub layer_by_layer: PlanFigures,
     /// `fused` with the reference kernels.
     pub fused: PlanFigures,
+    /// The arena of `fused` with the model input read row by row (`stream_input`), when it streams.
+    pub streamed_input_arena_bytes: Option<u64>,
 }
 
 /// The median of `runs` timed inferences of `plan`, milliseconds.
@@ -98,8 +100,16 @@ pub fn fused_rows(board: bool) -> anyhow::Result<Vec<FusedRow>> {
         }
         let fused = figures.pop().expect("two plans");
         let layer_by_layer = figures.pop().expect("two plans");
+        let streaming = PlanRequest { stream_input: true, ..request.clone() };
+        let streamed = strategy_by_name("fused").context("fused")?.plan(&graph, &streaming)?;
+        let streams = arenaplan::planner::check_plan(&graph, &streamed)?
+            .lowering
+            .segments
+            .iter()
+            .any(|s| s.streamed_input.is_some());
+        let streamed_input_arena_bytes = streams.then_some(streamed.arena_bytes);
         if fused.segments > 0 {
-            rows.push(FusedRow { model: name, lower_bound_bytes, layer_by_layer, fused });
+            rows.push(FusedRow { model: name, lower_bound_bytes, layer_by_layer, fused, streamed_input_arena_bytes });
         }
     }
     Ok(rows)
@@ -111,8 +121,8 @@ pub fn render_markdown(rows: &[FusedRow]) -> String {
         "Reference kernels on both sides; `exact` holds every tensor whole (layer by layer), `fused` row-streams \
          the segments `strategies::fusion` picks. Host times: median of 7 runs on this machine (noisy). Board: \
          instructions counted on the emulated Cortex-M4 (`{BOARD}`, QEMU).\n\n\
-         | network | bound today B | layer-by-layer B | fused B (segments) | fused vs bound | host ms: layer-by-layer / fused | {BOARD} instructions: layer-by-layer / fused | fused / layer-by-layer |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n"
+         | network | bound today B | layer-by-layer B | fused B (segments) | fused vs bound | fused, input streamed B | host ms: layer-by-layer / fused | {BOARD} instructions: layer-by-layer / fused | fused / layer-by-layer |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     );
     let mut worst_ratio: f64 = 0.0;
     let mut measured = 0;
@@ -128,13 +138,14 @@ pub fn render_markdown(rows: &[FusedRow]) -> String {
             _ => ("not measured".to_owned(), "-".to_owned()),
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} ({}) | {:.1}% | {:.1} / {:.1} | {} | {} |\n",
+            "| {} | {} | {} | {} ({}) | {:.1}% | {} | {:.1} / {:.1} | {} | {} |\n",
             r.model,
             thousands(r.lower_bound_bytes),
             thousands(r.layer_by_layer.arena_bytes),
             thousands(r.fused.arena_bytes),
             r.fused.segments,
             r.fused.arena_bytes as f64 * 100.0 / r.lower_bound_bytes.max(1) as f64,
+            r.streamed_input_arena_bytes.map_or("-".to_owned(), thousands),
             r.layer_by_layer.host_ms,
             r.fused.host_ms,
             board.0,

@@ -7,9 +7,9 @@
 //! inference uses is the arena alone. A step is plain data, constructible in a `static`, so a plan can be
 //! exported as Rust constants for firmware.
 //!
-//! Room to grow without redesign: an aliasing step is one whose output range equals an input range (a kernel
-//! that supports running in place says so in [`KernelId::in_place`]); a reshape that is a view emits no step at
-//! all; a fused step is a new [`KernelId`] with its own parameters and ring buffers as scratch.
+//! An aliasing step is one whose output range overlaps an input range as [`crate::memory`] declares safe; a
+//! row-streamed fused segment is a [`KernelId::RowStreamS8`] header followed by its member steps, whose
+//! outputs are rings of rows ([`crate::stream`]).
 
 /// A byte range of one of the program's blobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
