@@ -5,7 +5,7 @@
 
 use arenaplan_kernels::memory::output_lead_bytes;
 use arenaplan_kernels::program::{
-    AddParams, BroadcastParams, ClampParams, ConvParams, KernelId, LeakyReluParams, LogisticParams, MulParams, Operand,
+    BroadcastParams, ClampParams, ConvParams, KernelId, LeakyReluParams, LogisticParams, MulParams, Operand,
     PoolParams, QuantizeParams, ReluParams, Slice, Step, StepParams, Variant, MAX_OPERANDS,
 };
 use arenaplan_kernels::reference::access::ArenaCells;
@@ -184,23 +184,7 @@ fn case(kind: Kind, seed: u64) -> Case {
         Kind::Add | Kind::Sub | Kind::Mul | Kind::Maximum | Kind::Minimum => {
             let s = elementwise;
             let params = match kind {
-                Kind::Add | Kind::Sub => StepParams::Add(AddParams {
-                    input1: s,
-                    input2: s,
-                    output: s,
-                    left_shift: 20,
-                    input1_offset: d.range(-127, 128) as i32,
-                    input1_multiplier: d.range(1 << 30, i32::MAX as i64) as i32,
-                    input1_shift: -1,
-                    input2_offset: d.range(-127, 128) as i32,
-                    input2_multiplier: d.range(1 << 30, i32::MAX as i64) as i32,
-                    input2_shift: -1,
-                    output_multiplier: d.range(1 << 30, i32::MAX as i64) as i32,
-                    output_shift: -19,
-                    output_offset: d.range(-128, 127) as i32,
-                    act_min: -128,
-                    act_max: 127,
-                }),
+                Kind::Add | Kind::Sub => StepParams::Add(common::add_params(s, &mut d)),
                 Kind::Mul => StepParams::Mul(MulParams {
                     input1: s,
                     input2: s,

@@ -6,7 +6,7 @@
 
 use arenaplan_kernels::memory::stream_lead_bytes;
 use arenaplan_kernels::program::{
-    AddParams, ConvParams, KernelId, Operand, PoolParams, Slice, Step, StepParams, StreamParams, Variant, MAX_OPERANDS,
+    ConvParams, KernelId, Operand, PoolParams, Slice, Step, StepParams, StreamParams, Variant, MAX_OPERANDS,
 };
 use arenaplan_kernels::stream::{ring_rows, segment_rows};
 use arenaplan_kernels::{run, KernelError, Program};
@@ -63,23 +63,7 @@ fn add(p: [u32; 4], d: &mut Draw) -> Step {
     let mut inputs = [Operand::Unused; MAX_OPERANDS];
     inputs[0] = Operand::Arena(arena_slice(count(p)));
     inputs[1] = Operand::Arena(arena_slice(count(p)));
-    let add = AddParams {
-        input1: p,
-        input2: p,
-        output: p,
-        left_shift: 20,
-        input1_offset: d.range(-127, 128) as i32,
-        input1_multiplier: d.range(1 << 30, i32::MAX as i64) as i32,
-        input1_shift: -1,
-        input2_offset: d.range(-127, 128) as i32,
-        input2_multiplier: d.range(1 << 30, i32::MAX as i64) as i32,
-        input2_shift: -1,
-        output_multiplier: d.range(1 << 30, i32::MAX as i64) as i32,
-        output_shift: -19,
-        output_offset: d.range(-128, 127) as i32,
-        act_min: -128,
-        act_max: 127,
-    };
+    let add = common::add_params(p, d);
     Step {
         kernel: KernelId::AddS8,
         variant: Variant::Reference,
