@@ -86,21 +86,6 @@ fn shape_of(step: &Step) -> String {
     }
 }
 
-/// The indices of the steps a run's observer sees: every step but the members of a fused segment, which run
-/// inside their header's step.
-pub fn observed_steps(steps: &[arenaplan::kernels::Step]) -> Vec<usize> {
-    let mut observed = Vec::with_capacity(steps.len());
-    let mut i = 0;
-    while let Some(step) = steps.get(i) {
-        observed.push(i);
-        i += 1 + match step.params {
-            arenaplan::kernels::StepParams::Stream(p) => p.members as usize,
-            _ => 0,
-        };
-    }
-    observed
-}
-
 /// Measure zoo network `name` on `machine` with `kernels`, planned by `strategy`.
 pub fn measure_network(
     name: &str,
@@ -134,7 +119,7 @@ pub fn measure_network(
     let host: Vec<Vec<u8>> =
         (0..program.outputs.len()).map(|j| arenaplan::kernels::output(&program, &arena, j).unwrap().to_vec()).collect();
     let tflm: Vec<Vec<u8>> = golden.outputs.iter().map(|o| o.iter().map(|&v| v as u8).collect()).collect();
-    let observed = observed_steps(&compiled.steps);
+    let observed: Vec<usize> = arenaplan::kernels::observed_steps(&compiled.steps).collect();
     anyhow::ensure!(
         m.steps.len() == observed.len(),
         "{name}: {} segments for {} observed steps",

@@ -363,6 +363,21 @@ pub fn run_observed(
     run_with(program, arena, observer, &mut NoRows)
 }
 
+/// The indices of the steps a run's [`StepObserver`] sees, in order: every step but the members of a fused
+/// segment, which run inside their header's step.
+pub fn observed_steps(steps: &[Step]) -> impl Iterator<Item = usize> + '_ {
+    let mut i = 0;
+    core::iter::from_fn(move || {
+        let step = steps.get(i)?;
+        let at = i;
+        i += 1 + match step.params {
+            StepParams::Stream(p) if step.kernel == KernelId::RowStreamS8 => p.members as usize,
+            _ => 0,
+        };
+        Some(at)
+    })
+}
+
 /// Rows of the model inputs a program streams ([`KernelId::InputRowsS8`]), given by the caller on demand.
 pub trait RowSource {
     /// Write bytes `offset..offset + out.len()` of row `row` of model input `input` into `out` (rows are

@@ -29,7 +29,8 @@ pub mod stream;
 pub use blob_run::{check_blob, check_model, run_blob, run_blob_observed, BlobRunError};
 pub use error::KernelError;
 pub use interpreter::{
-    input_is_streamed, input_mut, output, run, run_observed, run_streaming, scratch_bytes, RowSource, StepObserver,
+    input_is_streamed, input_mut, observed_steps, output, run, run_observed, run_streaming, scratch_bytes, RowSource,
+    StepObserver,
 };
 pub use io::{ElementType, IoError, TensorDescriptor};
 pub use program::{KernelId, Operand, Program, Slice, Step, StepParams, Variant};
