@@ -393,8 +393,11 @@ pub(crate) fn run_segment(
             (KernelId::Conv2dS8 | KernelId::DepthwiseConv2dS8, StepParams::Conv(p)) => {
                 let input = arena_input(0)?;
                 let [w, b, mult, shift] = [1, 2, 3, 4].map(|k| constant(step.inputs[k]));
-                let depthwise = step.kernel == KernelId::DepthwiseConv2dS8;
-                conv2d_s8::conv2d_s8_rows(p, depthwise, &input, w?, b?, mult?, shift?, &mut out, y..y + 1)
+                if step.kernel == KernelId::DepthwiseConv2dS8 {
+                    conv2d_s8::conv2d_s8_rows(p, true, &input, w?, b?, mult?, shift?, &mut out, y..y + 1)
+                } else {
+                    conv2d_s8::conv2d_s8_rows_gathered(p, &input, w?, b?, mult?, shift?, &mut out, y..y + 1)
+                }
             }
             (KernelId::AvgPool2dS8 | KernelId::MaxPool2dS8, StepParams::Pool(p)) => {
                 let input = arena_input(0)?;

@@ -416,3 +416,47 @@ fn an_output_over_a_ring_or_too_close_to_the_input_is_refused() {
     let out = too_close[n - 1].output;
     assert_eq!(run_program(&seg, &header, 16384, 4096, out), Err(KernelError::Overlap { step: 0 }));
 }
+
+#[test]
+fn the_gathered_convolution_writes_what_the_plain_one_writes_within_and_beyond_its_window() {
+    use arenaplan_kernels::reference::conv2d_s8::{conv2d_s8, conv2d_s8_rows_gathered, GATHER_BYTES};
+    let mut beyond = 0;
+    for seed in 0..24u64 {
+        let mut d = Draw(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        // Some windows exceed the stack copy (3 x 3 x in_c > GATHER_BYTES) and take the plain loop.
+        let (k, in_c) = if seed % 3 == 0 { (3, 120 + d.u(0, 20)) } else { (d.u(1, 3), d.u(1, 16)) };
+        beyond += usize::from((k * k * in_c) as usize > GATHER_BYTES);
+        let (h, w, out_c, s) = (d.u(k, 7), d.u(k, 6), d.u(1, 9), d.u(1, 2));
+        let pad = k / 2;
+        let out = |n: u32| (n + 2 * pad - k) / s + 1;
+        let p = ConvParams {
+            input: [1, h, w, in_c],
+            output: [1, out(h), out(w), out_c],
+            filter_h: k,
+            filter_w: k,
+            stride_h: s,
+            stride_w: s,
+            dilation_h: 1,
+            dilation_w: 1,
+            pad_h: pad,
+            pad_w: pad,
+            depth_multiplier: 1,
+            input_offset: d.range(-127, 128) as i32,
+            output_offset: d.range(-128, 127) as i32,
+            act_min: -128,
+            act_max: 127,
+        };
+        let input = d.bytes((h * w * in_c) as usize);
+        let filter = d.bytes((out_c * k * k * in_c) as usize);
+        let bias = d.i32s(out_c as usize, -5000, 5000);
+        let mult = d.i32s(out_c as usize, 1 << 30, i32::MAX as i64);
+        let shift = d.i32s(out_c as usize, -9, -5);
+        let len = (p.output[1] * p.output[2] * out_c) as usize;
+        let (mut plain, mut gathered) = (vec![0u8; len], vec![0u8; len]);
+        conv2d_s8(&p, false, &input, &filter, &bias, &mult, &shift, &mut plain).unwrap();
+        let rows = 0..p.output[1] as usize;
+        conv2d_s8_rows_gathered(&p, &input[..], &filter, &bias, &mult, &shift, &mut gathered[..], rows).unwrap();
+        assert_eq!(plain, gathered, "seed {seed}: {p:?}");
+    }
+    assert!(beyond > 0, "no window exceeded the stack copy");
+}

@@ -144,3 +144,84 @@ pub fn conv2d_s8_rows<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
     }
     Ok(())
 }
+
+/// Bytes of the window [`conv2d_s8_rows_gathered`] gathers on the stack.
+pub const GATHER_BYTES: usize = 1024;
+
+/// Taps (window positions) [`conv2d_s8_rows_gathered`] tracks on the stack.
+const GATHER_TAPS: usize = 64;
+
+/// [`conv2d_s8_rows`] for CONV_2D that first copies each output pixel's window into a stack buffer (when it
+/// fits [`GATHER_BYTES`] and at most 64 taps; otherwise it runs [`conv2d_s8_rows`]), then computes every output
+/// channel from that plain copy. The same integer arithmetic (wrapping sums are order-free), so the same bytes;
+/// all of a pixel's input bytes are read before any of its outputs is written, which only moves reads earlier
+/// than the per-element order [`crate::memory`] assumes. For inputs read through a ring of rows, where every
+/// byte read costs a wrap test, this reads each window byte once per pixel instead of once per output channel.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_s8_rows_gathered<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
+    p: &ConvParams,
+    input: &I,
+    filter: &[u8],
+    bias: &[u8],
+    multipliers: &[u8],
+    shifts: &[u8],
+    output: &mut O,
+    rows: core::ops::Range<usize>,
+) -> Result<(), KernelError> {
+    let [_, _, _, in_c] = p.input.map(|d| d as usize);
+    let (k_h, k_w) = (p.filter_h as usize, p.filter_w as usize);
+    if k_h * k_w > GATHER_TAPS || k_h * k_w * in_c > GATHER_BYTES {
+        return conv2d_s8_rows(p, false, input, filter, bias, multipliers, shifts, output, rows);
+    }
+    let (input_len, output_len) = (input.byte_len(), output.byte_len());
+    if !operands_fit(p, false, input_len, filter.len(), bias.len(), multipliers.len(), shifts.len(), output_len) {
+        return Err(KernelError::BadLength { kernel: "conv2d_s8" });
+    }
+    let [batches, in_h, in_w, _] = p.input.map(|d| d as usize);
+    let [_, out_h, out_w, out_c] = p.output.map(|d| d as usize);
+    let (stride_h, stride_w) = (p.stride_h as isize, p.stride_w as isize);
+    let (dil_h, dil_w) = (p.dilation_h as isize, p.dilation_w as isize);
+    let mut window = [0u8; GATHER_BYTES];
+    let mut inside = [false; GATHER_TAPS];
+    for b in 0..batches {
+        for oy in rows.start..rows.end.min(out_h) {
+            for ox in 0..out_w {
+                let y0 = oy as isize * stride_h - p.pad_h as isize;
+                let x0 = ox as isize * stride_w - p.pad_w as isize;
+                for ky in 0..k_h {
+                    let y = y0 + ky as isize * dil_h;
+                    for kx in 0..k_w {
+                        let x = x0 + kx as isize * dil_w;
+                        let tap = ky * k_w + kx;
+                        inside[tap] = y >= 0 && y < in_h as isize && x >= 0 && x < in_w as isize;
+                        if inside[tap] {
+                            let pixel = input.row_start(b * in_h + y as usize, in_w * in_c) + x as usize * in_c;
+                            for ic in 0..in_c {
+                                window[tap * in_c + ic] = input.byte(pixel + ic);
+                            }
+                        }
+                    }
+                }
+                for oc in 0..out_c {
+                    let mut acc: i32 = 0;
+                    for tap in (0..k_h * k_w).filter(|&t| inside[t]) {
+                        let weights = &filter[(oc * k_h * k_w + tap) * in_c..][..in_c];
+                        let values = &window[tap * in_c..][..in_c];
+                        for (&w, &v) in weights.iter().zip(values) {
+                            acc = acc.wrapping_add(w as i8 as i32 * (v as i8 as i32 + p.input_offset));
+                        }
+                    }
+                    if !bias.is_empty() {
+                        acc = acc.wrapping_add(le_i32(bias, oc));
+                    }
+                    let scaled = multiply_by_quantized_multiplier(acc, le_i32(multipliers, oc), le_i32(shifts, oc));
+                    output.set_byte(
+                        output.out_row_start(b * out_h + oy, out_w * out_c) + ox * out_c + oc,
+                        clamp_s8(scaled.wrapping_add(p.output_offset), p.act_min, p.act_max),
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
