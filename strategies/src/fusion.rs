@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use arenaplan_planner::segments::{fusable_runs, is_valid_segment, MAX_SEGMENT_OPERATORS};
+use arenaplan_planner::segments::{fusable_runs, MAX_SEGMENT_OPERATORS};
 use arenaplan_planner::{
     live_profile_with_overlaps, lower, lower_for_estimates, Graph, LoweringError, OpId, Plan, PlanRequest, Strategy,
     StrategyError,
@@ -58,11 +58,12 @@ pub fn choose_segments(
             if i == j {
                 return Ok(Some(single(i)));
             }
-            if !is_valid_segment(graph, schedule, &chain[j..=i]) {
-                return Ok(None);
-            }
             let fused = PlanRequest { segments: vec![chain[j..=i].to_vec()], ..request.clone() };
-            let lowering = lower_for_estimates(graph, schedule, &fused)?;
+            // The lowering checks the piece; one it refuses is not a segment.
+            let lowering = match lower_for_estimates(graph, schedule, &fused) {
+                Err(LoweringError::Segment(_)) => return Ok(None),
+                other => other?,
+            };
             let profile = live_profile_with_overlaps(&lowering.problem, &lowering.overlap_allowances);
             let steps = step_of[chain[j] as usize]..=step_of[chain[i] as usize];
             Ok(Some(steps.filter_map(|s| profile.get(s).copied()).max().unwrap_or(0)))

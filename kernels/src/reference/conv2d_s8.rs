@@ -130,19 +130,21 @@ pub fn conv2d_s8_rows<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
                             }
                         }
                     }
-                    if !bias.is_empty() {
-                        acc = acc.wrapping_add(le_i32(bias, oc));
-                    }
-                    let scaled = multiply_by_quantized_multiplier(acc, le_i32(multipliers, oc), le_i32(shifts, oc));
-                    output.set_byte(
-                        output.out_row_start(b * out_h + oy, out_w * out_c) + ox * out_c + oc,
-                        clamp_s8(scaled.wrapping_add(p.output_offset), p.act_min, p.act_max),
-                    );
+                    let at = output.out_row_start(b * out_h + oy, out_w * out_c) + ox * out_c + oc;
+                    output.set_byte(at, requantize(p, acc, bias, multipliers, shifts, oc));
                 }
             }
         }
     }
     Ok(())
+}
+
+/// Output channel `oc`'s byte from its accumulator: the bias added (when there is one), requantised by the
+/// channel's multiplier and shift, offset and clamped to the activation range.
+fn requantize(p: &ConvParams, acc: i32, bias: &[u8], multipliers: &[u8], shifts: &[u8], oc: usize) -> u8 {
+    let acc = if bias.is_empty() { acc } else { acc.wrapping_add(le_i32(bias, oc)) };
+    let scaled = multiply_by_quantized_multiplier(acc, le_i32(multipliers, oc), le_i32(shifts, oc));
+    clamp_s8(scaled.wrapping_add(p.output_offset), p.act_min, p.act_max)
 }
 
 /// Bytes of the window [`conv2d_s8_rows_gathered`] gathers on the stack.
@@ -211,14 +213,8 @@ pub fn conv2d_s8_rows_gathered<I: ByteSource + ?Sized, O: ByteSink + ?Sized>(
                             acc = acc.wrapping_add(w as i8 as i32 * (v as i8 as i32 + p.input_offset));
                         }
                     }
-                    if !bias.is_empty() {
-                        acc = acc.wrapping_add(le_i32(bias, oc));
-                    }
-                    let scaled = multiply_by_quantized_multiplier(acc, le_i32(multipliers, oc), le_i32(shifts, oc));
-                    output.set_byte(
-                        output.out_row_start(b * out_h + oy, out_w * out_c) + ox * out_c + oc,
-                        clamp_s8(scaled.wrapping_add(p.output_offset), p.act_min, p.act_max),
-                    );
+                    let at = output.out_row_start(b * out_h + oy, out_w * out_c) + ox * out_c + oc;
+                    output.set_byte(at, requantize(p, acc, bias, multipliers, shifts, oc));
                 }
             }
         }
